@@ -1,0 +1,1 @@
+"""ROS-free synthetic multi-drone data generator."""
