@@ -1,0 +1,173 @@
+"""The wire: mash_msgs and sensor_msgs/Image messages to and from numpy arrays.
+
+No math here. Payload encodings live in :mod:`mash_ros.core.codecs`; this module fills and
+reads message fields and validates every incoming message, raising
+:class:`~mash_ros.core.codecs.WireFormatError` for anything malformed, so a node has one
+exception type to catch, count and log.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from cv_bridge import CvBridge, CvBridgeError
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from mash_msgs.msg import QueryMap, SegPatches
+from mash_ros.core import codecs
+from mash_ros.core.codecs import WireFormatError
+
+MAX_IMAGE_SIDE = 8192
+_BRIDGE = CvBridge()
+# Encodings a camera may send us, with channels per pixel (all 8-bit).
+_IMAGE_CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
+
+
+# --- QueryMap ---------------------------------------------------------------------------
+
+def query_to_msg(query: np.ndarray, header: Header, target_id: str, sequence: int,
+                 encoding="float16") -> QueryMap:
+    """Pack a query map [Q, Hs, Ws] into a QueryMap message."""
+    scale, data = codecs.encode_query(query, encoding)
+    channels, height, width = np.shape(query)
+    msg = QueryMap(header=header, target_id=target_id, sequence=int(sequence),
+                   height=height, width=width, channels=channels,
+                   encoding=int(codecs.query_encoding(encoding)))
+    msg.scale = scale.tolist()
+    msg.data = data
+    return msg
+
+
+def msg_to_query(msg: QueryMap) -> np.ndarray:
+    """Validate a QueryMap and return its query as float32 [Q, Hs, Ws]."""
+    if not msg.target_id:
+        raise WireFormatError("QueryMap without target_id")
+    return codecs.decode_query(bytes(msg.data), np.asarray(msg.scale, dtype=np.float32),
+                               msg.channels, msg.height, msg.width, msg.encoding)
+
+
+# --- SegPatches -------------------------------------------------------------------------
+
+@dataclass
+class PatchSet:
+    """The arrays of one SegPatches message.
+
+    cell_index:  int64 [n]   target cells (y * Ws + x) the patches belong to
+    source_cell: int64 [n]   supporter cells they were warped from
+    confidence:  float32 [n] warping confidence in [0, 1]
+    patches:     float32 [n, C, P, P] class probabilities
+    grid:        (Hs, Ws) of the target grid
+    """
+
+    cell_index: np.ndarray
+    source_cell: np.ndarray
+    confidence: np.ndarray
+    patches: np.ndarray
+    grid: tuple[int, int]
+
+
+def patches_to_msg(patch_set: PatchSet, header: Header, source_id: str, target_id: str,
+                   sequence: int, encoding="uint8") -> SegPatches:
+    """Pack a PatchSet into a SegPatches message."""
+    count, classes, patch, _ = np.shape(patch_set.patches)
+    msg = SegPatches(header=header, source_id=source_id, target_id=target_id,
+                     sequence=int(sequence), grid_height=patch_set.grid[0],
+                     grid_width=patch_set.grid[1], patch_size=patch, num_classes=classes,
+                     encoding=int(codecs.patch_encoding(encoding)))
+    msg.cell_index = np.asarray(patch_set.cell_index, dtype=np.uint32).tolist()
+    msg.source_cell = np.asarray(patch_set.source_cell, dtype=np.uint32).tolist()
+    msg.confidence = np.asarray(patch_set.confidence, dtype=np.float32).tolist()
+    msg.data = codecs.encode_patches(patch_set.patches, encoding)
+    return msg
+
+
+def msg_to_patches(msg: SegPatches) -> PatchSet:
+    """Validate a SegPatches message and return its arrays."""
+    if not msg.source_id or not msg.target_id:
+        raise WireFormatError("SegPatches without source_id or target_id")
+    height = codecs.check_dim("grid_height", msg.grid_height, 1, codecs.MAX_GRID_SIDE)
+    width = codecs.check_dim("grid_width", msg.grid_width, 1, codecs.MAX_GRID_SIDE)
+    cells = np.asarray(msg.cell_index, dtype=np.int64)
+    sources = np.asarray(msg.source_cell, dtype=np.int64)
+    confidence = np.asarray(msg.confidence, dtype=np.float32)
+    count = len(cells)
+    if len(sources) != count or len(confidence) != count:
+        raise WireFormatError(f"SegPatches lists disagree: {count} cells, {len(sources)} "
+                              f"source cells, {len(confidence)} confidences")
+    if count and (cells.max() >= height * width or sources.max() >= height * width):
+        raise WireFormatError(f"cell index beyond the {height}x{width} grid")
+    if len(np.unique(cells)) != count:
+        raise WireFormatError("SegPatches repeats a cell index")
+    if not (np.isfinite(confidence).all() and (confidence >= 0).all() and (confidence <= 1).all()):
+        raise WireFormatError("confidences must be finite and in [0, 1]")
+    patches = codecs.decode_patches(bytes(msg.data), count, msg.num_classes, msg.patch_size,
+                                    msg.encoding)
+    return PatchSet(cells, sources, confidence, patches, (height, width))
+
+
+# --- sensor_msgs/Image ------------------------------------------------------------------
+
+def _check_image(msg: Image) -> int:
+    """Validate an Image's geometry against its payload; returns channels per pixel."""
+    channels = _IMAGE_CHANNELS.get(msg.encoding)
+    if channels is None:
+        raise WireFormatError(f"image encoding {msg.encoding!r} not supported; "
+                              f"send one of {sorted(_IMAGE_CHANNELS)}")
+    codecs.check_dim("image height", msg.height, 1, MAX_IMAGE_SIDE)
+    codecs.check_dim("image width", msg.width, 1, MAX_IMAGE_SIDE)
+    row = msg.width * channels
+    if msg.step < row:
+        raise WireFormatError(f"image step {msg.step} < width x channels = {row}")
+    if len(msg.data) != msg.step * msg.height:
+        raise WireFormatError(f"image payload has {len(msg.data)} bytes, "
+                              f"step {msg.step} x height {msg.height} = {msg.step * msg.height}")
+    return channels
+
+
+def _compact(msg: Image, channels: int) -> Image:
+    """Drop row padding (step > width * channels): cv_bridge reads rows as contiguous."""
+    row = msg.width * channels
+    if msg.step == row:
+        return msg
+    rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
+    return Image(header=msg.header, height=msg.height, width=msg.width, encoding=msg.encoding,
+                 is_bigendian=msg.is_bigendian, step=row, data=rows[:, :row].tobytes())
+
+
+def image_to_array(msg: Image, desired_encoding: str = "rgb8",
+                   expected_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Validate an Image and convert it: rgb8/bgr8 → uint8 [H, W, 3] in ``desired_encoding``
+    order; mono8 → uint8 [H, W] (``desired_encoding='mono8'``).
+
+    ``expected_size`` (H, W), when given, must match exactly: resizing silently would change
+    what the network sees and what the ground truth is aligned to.
+    """
+    channels = _check_image(msg)
+    if desired_encoding not in _IMAGE_CHANNELS:
+        raise WireFormatError(f"cannot convert to {desired_encoding!r}")
+    if (channels == 1) != (desired_encoding == "mono8"):
+        raise WireFormatError(f"cannot convert a {msg.encoding} image to {desired_encoding}")
+    if expected_size is not None and (msg.height, msg.width) != tuple(expected_size):
+        raise WireFormatError(f"image is {msg.height}x{msg.width}, the model expects "
+                              f"{expected_size[0]}x{expected_size[1]}")
+    try:
+        array = _BRIDGE.imgmsg_to_cv2(_compact(msg, channels), desired_encoding=desired_encoding)
+    except (CvBridgeError, TypeError, ValueError) as err:
+        raise WireFormatError(f"cv_bridge could not convert the image: {err}") from err
+    return np.ascontiguousarray(array)
+
+
+def array_to_image(array: np.ndarray, encoding: str, header: Header | None = None) -> Image:
+    """Pack uint8 [H, W, 3] (rgb8/bgr8) or [H, W] (mono8) into a sensor_msgs/Image."""
+    array = np.asarray(array)
+    if encoding not in _IMAGE_CHANNELS or array.dtype != np.uint8:
+        raise WireFormatError(f"array_to_image packs uint8 {sorted(_IMAGE_CHANNELS)}, "
+                              f"got {array.dtype} as {encoding!r}")
+    if array.ndim != (2 if _IMAGE_CHANNELS[encoding] == 1 else 3):
+        raise WireFormatError(f"{encoding} needs {'[H, W]' if encoding == 'mono8' else '[H, W, 3]'}"
+                              f", got shape {array.shape}")
+    msg = _BRIDGE.cv2_to_imgmsg(np.ascontiguousarray(array), encoding=encoding)
+    if header is not None:
+        msg.header = header
+    return msg

@@ -1,0 +1,191 @@
+"""Wire codecs for the two MASH payloads: query maps and segmentation patches.
+
+Plain numpy, no ROS: the ROS message layer (``mash_ros.conversions``) only moves these bytes.
+Every decoder validates what it is given and raises :class:`WireFormatError`, the one
+exception type for "this payload is not something we can trust".
+
+Query payload, shape [Q, Hs, Ws] (channel-major, little-endian):
+  float32  4 bytes/element, exact
+  float16  2 bytes/element, |err| <= 2**-11 * |x| (+ subnormal floor 2**-25)
+  int8     1 byte/element + 4 bytes/channel of scale; symmetric per-channel quantisation,
+           x_hat = int8 * scale, scale = max|x_c| / 127, |err| <= scale / 2
+Patch payload, shape [n, C, P, P] of class probabilities in [0, 1]:
+  float16  2 bytes/element, |err| <= 2**-12 (values <= 1 have ulp <= 2**-11)
+  uint8    1 byte/element, p_hat = round(p * 255) / 255, |err| <= 1/510
+"""
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+# Sanity limits: anything beyond is a corrupt or hostile message, not a real map.
+MAX_GRID_SIDE = 256        # query grid rows/columns (paper preset: 32)
+MAX_QUERY_CHANNELS = 1024  # Q (paper: up to 64)
+MAX_PATCH_SIDE = 64        # P (stride-8 backbones: 8)
+MAX_CLASSES = 256
+PROBABILITY_SLACK = 1e-3   # float16 rounding may step slightly outside [0, 1]
+
+
+class WireFormatError(ValueError):
+    """A message payload is malformed: wrong size, unknown encoding, non-finite or absurd."""
+
+
+class QueryEncoding(enum.IntEnum):
+    """Values match mash_msgs/QueryMap ENCODING_* constants."""
+
+    FLOAT32 = 0
+    FLOAT16 = 1
+    INT8 = 2
+
+
+class PatchEncoding(enum.IntEnum):
+    """Values match mash_msgs/SegPatches ENCODING_* constants."""
+
+    FLOAT16 = 0
+    UINT8 = 1
+
+
+_QUERY_ITEMSIZE = {QueryEncoding.FLOAT32: 4, QueryEncoding.FLOAT16: 2, QueryEncoding.INT8: 1}
+_PATCH_ITEMSIZE = {PatchEncoding.FLOAT16: 2, PatchEncoding.UINT8: 1}
+
+
+def _enum(kind, value):
+    if isinstance(value, str):
+        try:
+            return kind[value.upper()]
+        except KeyError:
+            raise WireFormatError(f"unknown {kind.__name__} {value!r}; "
+                                  f"known: {[e.name.lower() for e in kind]}") from None
+    try:
+        return kind(int(value))
+    except ValueError:
+        raise WireFormatError(f"unknown {kind.__name__} {value!r}; "
+                              f"known: {[int(e) for e in kind]}") from None
+
+
+def query_encoding(value) -> QueryEncoding:
+    """Parse a query encoding from its name ('int8') or wire value (2)."""
+    return _enum(QueryEncoding, value)
+
+
+def patch_encoding(value) -> PatchEncoding:
+    """Parse a patch encoding from its name ('uint8') or wire value (1)."""
+    return _enum(PatchEncoding, value)
+
+
+def check_dim(name: str, value: int, low: int, high: int) -> int:
+    """Return ``value`` as int, or raise WireFormatError when outside [low, high]."""
+    value = int(value)
+    if not low <= value <= high:
+        raise WireFormatError(f"{name}={value} outside [{low}, {high}]")
+    return value
+
+
+def query_payload_bytes(channels: int, height: int, width: int, encoding) -> int:
+    """Exact size of the query payload (data plus int8 scales) in bytes."""
+    enc = query_encoding(encoding)
+    scales = 4 * channels if enc == QueryEncoding.INT8 else 0
+    return channels * height * width * _QUERY_ITEMSIZE[enc] + scales
+
+
+def encode_query(query: np.ndarray, encoding) -> tuple[np.ndarray, bytes]:
+    """Encode a query map.
+
+    Args:
+        query: float array [Q, Hs, Ws], finite.
+        encoding: QueryEncoding, its name or its wire value.
+    Returns:
+        (scale float32 [Q] for int8 else empty [0], payload bytes).
+    """
+    enc = query_encoding(encoding)
+    query = np.asarray(query, dtype=np.float32)
+    if query.ndim != 3:
+        raise WireFormatError(f"query must be [Q, Hs, Ws], got shape {query.shape}")
+    if not np.isfinite(query).all():
+        raise WireFormatError("query contains NaN or Inf")
+    no_scale = np.zeros(0, dtype=np.float32)
+    if enc == QueryEncoding.FLOAT32:
+        return no_scale, query.astype("<f4").tobytes()
+    if enc == QueryEncoding.FLOAT16:
+        return no_scale, query.astype("<f2").tobytes()
+    peak = np.abs(query).reshape(query.shape[0], -1).max(axis=1)
+    scale = (peak / 127.0).astype(np.float32)
+    safe = np.where(scale > 0, scale, 1.0)[:, None, None]
+    quantised = np.clip(np.rint(query / safe), -127, 127).astype(np.int8)
+    return scale, quantised.tobytes()
+
+
+def decode_query(data: bytes, scale, channels: int, height: int, width: int,
+                 encoding) -> np.ndarray:
+    """Decode and validate a query payload into float32 [Q, Hs, Ws]."""
+    enc = query_encoding(encoding)
+    channels = check_dim("channels", channels, 1, MAX_QUERY_CHANNELS)
+    height = check_dim("height", height, 1, MAX_GRID_SIDE)
+    width = check_dim("width", width, 1, MAX_GRID_SIDE)
+    count = channels * height * width
+    expected = count * _QUERY_ITEMSIZE[enc]
+    if len(data) != expected:
+        raise WireFormatError(f"query payload has {len(data)} bytes, {channels}x{height}x{width} "
+                              f"{enc.name.lower()} needs {expected}")
+    shape = (channels, height, width)
+    if enc == QueryEncoding.INT8:
+        scale = np.asarray(scale, dtype=np.float32)
+        if scale.shape != (channels,):
+            raise WireFormatError(f"int8 query needs {channels} scales, got {scale.size}")
+        if not (np.isfinite(scale).all() and (scale >= 0).all()):
+            raise WireFormatError("int8 query scales must be finite and non-negative")
+        values = np.frombuffer(data, dtype=np.int8).reshape(shape)
+        return values.astype(np.float32) * scale[:, None, None]
+    if len(scale):
+        raise WireFormatError(f"{enc.name.lower()} query must carry no scales, got {len(scale)}")
+    dtype = "<f4" if enc == QueryEncoding.FLOAT32 else "<f2"
+    values = np.frombuffer(data, dtype=dtype).reshape(shape).astype(np.float32)
+    if not np.isfinite(values).all():
+        raise WireFormatError("query payload contains NaN or Inf")
+    return values
+
+
+def patch_payload_bytes(count: int, classes: int, patch: int, encoding) -> int:
+    """Exact size of a patch payload in bytes for ``count`` patches of C x P x P."""
+    return count * classes * patch * patch * _PATCH_ITEMSIZE[patch_encoding(encoding)]
+
+
+def encode_patches(patches: np.ndarray, encoding) -> bytes:
+    """Encode class-probability patches.
+
+    Args:
+        patches: float array [n, C, P, P] with values in [0, 1].
+        encoding: PatchEncoding, its name or its wire value.
+    """
+    enc = patch_encoding(encoding)
+    patches = np.asarray(patches, dtype=np.float32)
+    if patches.ndim != 4:
+        raise WireFormatError(f"patches must be [n, C, P, P], got shape {patches.shape}")
+    if not np.isfinite(patches).all():
+        raise WireFormatError("patches contain NaN or Inf")
+    if enc == PatchEncoding.FLOAT16:
+        return patches.astype("<f2").tobytes()
+    return np.rint(np.clip(patches, 0.0, 1.0) * 255.0).astype(np.uint8).tobytes()
+
+
+def decode_patches(data: bytes, count: int, classes: int, patch: int, encoding) -> np.ndarray:
+    """Decode and validate a patch payload into float32 [n, C, P, P] probabilities."""
+    enc = patch_encoding(encoding)
+    count = check_dim("patch count", count, 0, MAX_GRID_SIDE * MAX_GRID_SIDE)
+    classes = check_dim("num_classes", classes, 1, MAX_CLASSES)
+    patch = check_dim("patch_size", patch, 1, MAX_PATCH_SIDE)
+    expected = patch_payload_bytes(count, classes, patch, enc)
+    if len(data) != expected:
+        raise WireFormatError(f"patch payload has {len(data)} bytes, {count} patches of "
+                              f"{classes}x{patch}x{patch} {enc.name.lower()} need {expected}")
+    shape = (count, classes, patch, patch)
+    if enc == PatchEncoding.UINT8:
+        return np.frombuffer(data, dtype=np.uint8).reshape(shape).astype(np.float32) / 255.0
+    values = np.frombuffer(data, dtype="<f2").reshape(shape).astype(np.float32)
+    if not np.isfinite(values).all():
+        raise WireFormatError("patch payload contains NaN or Inf")
+    low, high = values.min(initial=0.0), values.max(initial=0.0)
+    if low < -PROBABILITY_SLACK or high > 1 + PROBABILITY_SLACK:
+        raise WireFormatError("patch payload holds values outside [0, 1]: not probabilities")
+    return values

@@ -1,0 +1,162 @@
+"""A minimal two-agent exchange over the real mash_msgs topics, for tests and the demo.
+
+The target publishes a QueryMap per frame on ``/<target>/mash/query`` and waits for the
+supporter's SegPatches on ``/<target>/mash/patches``; the supporter decodes each query and
+answers with patches derived deterministically from it. Both sides log a digest of every
+serialized message they send or receive, so a test can prove that every field arrived intact.
+No network here: payloads are seeded random tensors shaped like the cpu preset's.
+"""
+from __future__ import annotations
+
+import array
+import hashlib
+import json
+import time
+
+import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.serialization import serialize_message
+from std_msgs.msg import Header
+
+from mash_msgs.msg import QueryMap, SegPatches
+from mash_ros import conversions
+from mash_ros.core.codecs import WireFormatError
+from mash_ros.nodes import qos
+
+RESEND_AFTER_S = 1.0  # a query unanswered this long is sent again (lost during discovery)
+
+
+def _field_values(msg):
+    """Yield every field value of a message, depth first, in declaration order."""
+    for name in msg.get_fields_and_field_types():
+        value = getattr(msg, name)
+        if hasattr(value, "get_fields_and_field_types"):
+            yield from _field_values(value)
+        elif isinstance(value, list) and value and hasattr(value[0], "get_fields_and_field_types"):
+            for item in value:
+                yield from _field_values(item)
+        else:
+            yield name, bytes(value) if isinstance(value, (bytes, array.array)) else repr(value)
+
+
+def digest(msg) -> str:
+    """sha256 over every field: equal digests ⇔ equal messages.
+
+    (Not over the CDR bytes: the serializer leaves alignment padding uninitialised.)
+    """
+    hasher = hashlib.sha256()
+    for name, value in _field_values(msg):
+        hasher.update(name.encode())
+        hasher.update(value if isinstance(value, bytes) else value.encode())
+    return hasher.hexdigest()
+
+
+def synthetic_query(sequence: int, channels=8, grid=16) -> np.ndarray:
+    """Seeded query map [Q, Hs, Ws] for frame ``sequence``."""
+    rng = np.random.default_rng(sequence)
+    return rng.standard_normal((channels, grid, grid)).astype(np.float32)
+
+
+def synthetic_answer(query: np.ndarray, classes=8, patch=8) -> conversions.PatchSet:
+    """Patches a supporter derives from a query: the ~7 % of cells whose channel 0 exceeds 1.5."""
+    _, height, width = query.shape
+    cells = np.flatnonzero(query[0].ravel() > 1.5)
+    rng = np.random.default_rng(int(cells.sum()))
+    logits = rng.standard_normal((len(cells), classes, patch, patch))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    confidence = 1.0 / (1.0 + np.exp(-query[1].ravel()[cells]))
+    return conversions.PatchSet(cells, cells[::-1].copy(), confidence.astype(np.float32),
+                                probs.astype(np.float32), (height, width))
+
+
+class ExchangePeer(Node):
+    """One side of the exchange; role 'target' or 'support'."""
+
+    def __init__(self, role: str, agent: str, peer: str, frames: int, query_encoding: str,
+                 patch_encoding: str):
+        super().__init__("exchange_peer", namespace=agent)
+        self.role, self.agent, self.peer, self.frames = role, agent, peer, frames
+        self.query_encoding, self.patch_encoding = query_encoding, patch_encoding
+        self.log = {"sent": [], "received": [], "dropped": 0, "bytes": {}}
+        if role == "target":
+            self.query_pub = self.create_publisher(QueryMap, "mash/query", qos.EXCHANGE)
+            self.create_subscription(SegPatches, "mash/patches", self.on_patches, qos.EXCHANGE)
+            self.answered: set[int] = set()
+            self.last_sent = (-1, 0.0)  # (sequence, monotonic time)
+            self.create_timer(0.02, self.send_next_query)
+        else:
+            self.patch_pubs = self.create_publisher(SegPatches, f"/{peer}/mash/patches",
+                                                    qos.EXCHANGE)
+            self.create_subscription(QueryMap, f"/{peer}/mash/query", self.on_query, qos.EXCHANGE)
+
+    def count(self, topic: str, msg) -> None:
+        self.log["bytes"][topic] = self.log["bytes"].get(topic, 0) + len(serialize_message(msg))
+
+    def record(self, direction: str, msg) -> None:
+        self.log[direction].append({"type": type(msg).__name__, "sequence": msg.sequence,
+                                    "digest": digest(msg)})
+
+    @property
+    def done(self) -> bool:
+        return self.role == "target" and len(self.answered) >= self.frames
+
+    def send_next_query(self) -> None:
+        pending = [s for s in range(self.frames) if s not in self.answered]
+        if not pending or self.query_pub.get_subscription_count() == 0:
+            return  # done, or no supporter discovered yet
+        sequence, now = pending[0], time.monotonic()
+        if self.last_sent[0] == sequence and now - self.last_sent[1] < RESEND_AFTER_S:
+            return
+        self.last_sent = (sequence, now)
+        header = Header(frame_id=f"{self.agent}/camera")
+        header.stamp = self.get_clock().now().to_msg()
+        msg = conversions.query_to_msg(synthetic_query(sequence), header, self.agent, sequence,
+                                       self.query_encoding)
+        self.query_pub.publish(msg)
+        self.record("sent", msg)
+        self.count("mash/query", msg)
+
+    def on_query(self, msg: QueryMap) -> None:
+        self.record("received", msg)
+        try:
+            query = conversions.msg_to_query(msg)
+        except WireFormatError as err:
+            self.log["dropped"] += 1
+            self.get_logger().warning(f"dropped QueryMap: {err}", once=True)
+            return
+        reply = conversions.patches_to_msg(synthetic_answer(query), msg.header, self.agent,
+                                           msg.target_id, msg.sequence, self.patch_encoding)
+        self.patch_pubs.publish(reply)
+        self.record("sent", reply)
+        self.count("mash/patches", reply)
+
+    def on_patches(self, msg: SegPatches) -> None:
+        self.record("received", msg)
+        try:
+            conversions.msg_to_patches(msg)
+        except WireFormatError as err:
+            self.log["dropped"] += 1
+            self.get_logger().warning(f"dropped SegPatches: {err}", once=True)
+            return
+        self.answered.add(msg.sequence)
+
+
+def run(role: str, agent: str, peer: str, frames: int, out: str, timeout: float,
+        query_encoding: str = "int8", patch_encoding: str = "uint8", args=None) -> int:
+    """Spin one peer until done (target) or until ``timeout`` (supporter); write its log."""
+    rclpy.init(args=args)
+    node = ExchangePeer(role, agent, peer, frames, query_encoding, patch_encoding)
+    deadline = time.monotonic() + timeout
+    try:
+        while rclpy.ok() and not node.done and time.monotonic() < deadline:
+            rclpy.spin_once(node, timeout_sec=0.05)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # SIGINT/SIGTERM: write the log and leave
+    finally:
+        with open(out, "w") as handle:
+            json.dump(node.log, handle)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0 if (role != "target" or node.done) else 1

@@ -1,0 +1,33 @@
+"""ament_python setup for mash_ros (also pip-installable: `pip install -e .`)."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "mash_ros"
+
+CONSOLE_SCRIPTS = [
+    "mash-bench = mash_ros.tools.bench:main",
+    "mash-demo = mash_ros.tools.demo:main",
+    "mash-exchange-peer = mash_ros.tools.exchange_peer:main",
+    "mash-sim = mash_ros.tools.sim:main",
+]
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, PACKAGE + ".*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
+        ("share/" + PACKAGE, ["package.xml"]),
+        ("share/" + PACKAGE + "/launch", glob("launch/*.py")),
+        ("share/" + PACKAGE + "/config", glob("config/*.yaml")),
+        ("share/" + PACKAGE + "/models", glob("models/*")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="mash_ros developers",
+    maintainer_email="mash-ros@example.org",
+    description="Multi-Agent Spatial Handshaking (MASH) for drone swarms on ROS 2",
+    license="Apache-2.0",
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
+)
