@@ -1,0 +1,154 @@
+"""MASH: the per-role API (encode / respond / fuse) and the centralized training forward.
+
+One ``MASH`` object holds the weights every agent shares. A ROS node uses the role methods for
+its own agent; training calls ``forward`` on a batch of snapshots of N agents, which runs the same
+role modules batched over agents and over (target, supporter) pairs. The send selection is a mask
+there, so ``forward`` and encode -> respond -> fuse agree to float rounding (see test_roles.py).
+"""
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import torch
+from torch import nn
+
+from mash_ros.core.backbone import build_backbone
+from mash_ros.core.fusion import SelfConfidence, build_fusion
+from mash_ros.core.handshake import (
+    build_key_encoder,
+    build_query_encoder,
+    build_query_key_transform,
+)
+from mash_ros.core.roles import AgentState, EncodeRole, FuseRole, RespondRole, Response
+from mash_ros.core.smoothing import build_smoother
+from mash_ros.core.warp import match_and_confidence, select_cells, warp_dense
+
+
+class MASH(nn.Module):
+    """Multi-Agent Spatial Handshaking network (paper Fig. 2).
+
+    ``confidence_threshold`` and ``cell_budget`` are plain attributes (not weights): a node may
+    change them at run time.
+    """
+
+    def __init__(self, backbone: nn.Module, query_encoder: nn.Module, key_encoder: nn.Module,
+                 qk_transform: nn.Module, smoother: nn.Module, fusion: nn.Module,
+                 num_classes: int, patch: int, confidence_threshold: float = 0.0,
+                 cell_budget: int = 0):
+        super().__init__()
+        self.backbone = backbone
+        self.query_encoder = query_encoder
+        self.key_encoder = key_encoder
+        self.qk_transform = qk_transform
+        self.self_confidence = SelfConfidence()
+        self.smoother = smoother
+        self.fusion = fusion
+        self.num_classes = num_classes
+        self.patch = patch
+        self.confidence_threshold = float(confidence_threshold)
+        self.cell_budget = int(cell_budget)
+
+    # --- role modules: thin wrappers sharing this model's submodules (script/export these) ---
+    def encode_role(self) -> EncodeRole:
+        return EncodeRole(self.backbone, self.query_encoder, self.key_encoder, self.qk_transform,
+                          self.self_confidence)
+
+    def respond_role(self) -> RespondRole:
+        return RespondRole(self.qk_transform, self.smoother, self.patch)
+
+    def fuse_role(self) -> FuseRole:
+        return FuseRole(self.fusion, self.num_classes, self.patch)
+
+    # --- per-role API: one agent per call ---
+    def encode(self, image: torch.Tensor) -> AgentState:
+        """image [B,3,H,W] RGB in [0,1] -> AgentState (batch B; respond/fuse want B = 1)."""
+        return AgentState(*self.encode_role()(image))
+
+    def respond(self, query: torch.Tensor, own_state: AgentState) -> Response:
+        """query [Q,Ht,Wt] received from a target (decoded float), own_state of this supporter
+        (B = 1) -> the sparse Response for that target."""
+        _check_single(own_state)
+        cell_ids, patches, confidence, source = self.respond_role()(
+            query.to(own_state.key.dtype), own_state.key[0], own_state.probs[0],
+            self.confidence_threshold, self.cell_budget)
+        return Response(cell_ids, patches, confidence, source,
+                        (int(query.shape[-2]), int(query.shape[-1])))
+
+    def fuse(self, own_state: AgentState, responses: Sequence[Response]) -> torch.Tensor:
+        """own_state (B = 1), any number of Responses -> fused probabilities [C,H,W]."""
+        _check_single(own_state)
+        return self.fuse_role()(own_state.logits[0], own_state.self_confidence[0],
+                                [r.cell_ids for r in responses], [r.patches for r in responses],
+                                [r.confidence for r in responses])
+
+    # --- centralized, dense, differentiable: training and evaluation ---
+    def forward(self, images: torch.Tensor, target: int = 0,
+                gt_corr: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
+        """images [B,N,3,H,W] (N agents, one snapshot per batch element), agent ``target`` is
+        the target, the other N-1 (in increasing index order) its supporters. ``gt_corr`` is
+        ignored (uniform signature with the baselines; MASH learns its warp). Returns:
+
+        probs        [B,C,H,W]  fused distribution for the target (== per-role ``fuse``)
+        log_probs    [B,C,H,W]  its log (for the segmentation NLL vs the clean target labels)
+        corr_logits  [B,S,V,Ht,Wt] smoothed correspondence logits, V = Hs*Ws+1, S = N-1 (for the
+                                correspondence CE vs GT indices in [0, Hs*Ws], Hs*Ws = no-match)
+        match, confidence, send_mask [B,S,Ht,Wt]  warping grid, its confidence, cells sent
+        agent_logits [B,N,C,H,W] every agent's own segmentation logits (optional auxiliary loss)
+        supporters   [S] long   agent index of each supporter slot
+        """
+        b, n = images.shape[0], images.shape[1]
+        _, key, query, logits, probs, own_conf = self.encode_role()(images.flatten(0, 1))
+        key = key.unflatten(0, (b, n))  # [B,N,K,Hs,Ws]
+        query = query.unflatten(0, (b, n))  # [B,N,Q,Ht,Wt]
+        logits = logits.unflatten(0, (b, n))  # [B,N,C,H,W]
+        probs = probs.unflatten(0, (b, n))
+        own_conf = own_conf.unflatten(0, (b, n))  # [B,N,Ht,Wt]
+        sup = [j for j in range(n) if j != target]
+        s = len(sup)
+        sup_idx = torch.tensor(sup, dtype=torch.long, device=images.device)
+
+        # every supporter receives the same query: pairs (target, supporter) -> batch B*S
+        q_pairs = query[:, target].unsqueeze(1).expand(-1, s, -1, -1, -1).flatten(0, 1)
+        k_pairs = key[:, sup_idx].flatten(0, 1)  # [B*S,K,Hs,Ws]
+        corr_logits = self.respond_role().correspondence(q_pairs, k_pairs)  # [B*S,V,Ht,Wt]
+        confidence, match = match_and_confidence(corr_logits)  # [B*S,Ht,Wt]
+        send = select_cells(confidence, match, corr_logits.shape[1] - 1,
+                            self.confidence_threshold, self.cell_budget)
+        warped = warp_dense(probs[:, sup_idx].flatten(0, 1), match, send, self.patch)
+
+        ht, wt = match.shape[-2], match.shape[-1]
+        fused = self.fusion(logits[:, target], own_conf[:, target],
+                            warped.unflatten(0, (b, s)), confidence.view(b, s, ht, wt),
+                            send.view(b, s, ht, wt).to(confidence.dtype))
+        return {
+            "probs": fused,
+            "log_probs": torch.log(fused.clamp_min(1e-8)),
+            "corr_logits": corr_logits.unflatten(0, (b, s)),
+            "match": match.view(b, s, ht, wt),
+            "confidence": confidence.view(b, s, ht, wt),
+            "send_mask": send.view(b, s, ht, wt),
+            "agent_logits": logits,
+            "supporters": sup_idx,
+        }
+
+
+def _check_single(state: AgentState) -> None:
+    if state.key.shape[0] != 1:
+        raise ValueError("respond/fuse work on one agent's state (batch of 1); use state.agent(i)")
+
+
+def build_mash(cfg) -> MASH:
+    backbone = build_backbone(cfg)
+    return MASH(
+        backbone=backbone,
+        query_encoder=build_query_encoder(cfg, backbone.feature_channels),
+        key_encoder=build_key_encoder(cfg, backbone.feature_channels),
+        qk_transform=build_query_key_transform(cfg),
+        smoother=build_smoother(cfg),
+        fusion=build_fusion(cfg),
+        num_classes=cfg.num_classes,
+        patch=cfg.patch_size,
+        confidence_threshold=cfg.confidence_threshold,
+        cell_budget=cfg.cell_budget,
+    )
+

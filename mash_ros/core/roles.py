@@ -1,0 +1,165 @@
+"""The three per-agent roles of MASH as scriptable modules, and their plain-data messages.
+
+    target & supporter:  encode(image)            -> AgentState  (kept locally; q is broadcast)
+    supporter:           respond(q_T, own state)  -> Response    (sparse patches for T)
+    target:              fuse(own state, [Response, ...]) -> fused distribution
+
+The ROS nodes call these one agent per process; the centralized training model
+(``mash_ros.core.mash.MASH.forward``) calls the same modules batched over agents, with the sparse
+send decision kept as a dense mask, so both paths give the same numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mash_ros.core.handshake import cost_volume, no_match_score
+from mash_ros.core.warp import match_and_confidence, patchify, scatter_cells, select_cells
+
+
+@dataclass
+class AgentState:
+    """What an agent keeps about its own snapshot (batch B; the roles use B = 1)."""
+
+    features: torch.Tensor  # [B,F,Hs,Ws] backbone stride-8 feature map f
+    key: torch.Tensor  # [B,K,Hs,Ws] kept locally, answers queries
+    query: torch.Tensor  # [B,Q,Hs,Ws] broadcast when this agent is a target
+    logits: torch.Tensor  # [B,C,H,W] own segmentation logits
+    probs: torch.Tensor  # [B,C,H,W] softmax of logits (what supporters warp and send)
+    self_confidence: torch.Tensor  # [B,Hs,Ws] trust in its own cells (fusion.SelfConfidence)
+
+    def agent(self, i: int) -> AgentState:
+        """The state of batch element i, kept as a batch of one."""
+        return AgentState(*(t[i:i + 1] for t in self.as_tuple()))
+
+    def as_tuple(self) -> Tuple[torch.Tensor, ...]:
+        return (self.features, self.key, self.query, self.logits, self.probs, self.self_confidence)
+
+
+@dataclass
+class Response:
+    """A supporter's sparse answer to one query: only the cells it sends.
+
+    cell_ids index the *target's* grid row-major (y * Wt + x); source_cells the supporter's own
+    grid cell each patch was cut from (the warping grid, useful for visualisation).
+    """
+
+    cell_ids: torch.Tensor  # [n] long
+    patches: torch.Tensor  # [n,C,P,P] probabilities
+    confidence: torch.Tensor  # [n] match confidence (max of the smoothed softmax)
+    source_cells: torch.Tensor  # [n] long
+    grid_size: Tuple[int, int]  # (Ht, Wt) of the target grid
+
+    @property
+    def num_cells(self) -> int:
+        return int(self.cell_ids.numel())
+
+
+def preprocess(rgb: np.ndarray, size: Tuple[int, int] | None = None) -> torch.Tensor:
+    """RGB uint8 image [H,W,3] (numpy) -> float tensor [1,3,H',W'] in [0,1].
+
+    ``size`` = (H', W') resizes (bilinear, antialiased) to the model's input size.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an HxWx3 RGB image, got shape {rgb.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
+    x = x.to(torch.float32) / 255.0
+    if size is not None and tuple(x.shape[-2:]) != tuple(size):
+        x = F.interpolate(x, size=list(size), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
+class EncodeRole(nn.Module):
+    """Backbone + query/key encoders + the target's own confidence."""
+
+    def __init__(self, backbone: nn.Module, query_encoder: nn.Module, key_encoder: nn.Module,
+                 qk_transform: nn.Module, self_confidence: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+        self.query_encoder = query_encoder
+        self.key_encoder = key_encoder
+        self.qk_transform = qk_transform
+        self.self_confidence = self_confidence
+
+    def forward(self, image: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                    torch.Tensor, torch.Tensor, torch.Tensor]:
+        """image [B,3,H,W] in [0,1] -> (features [B,F,Hs,Ws], key [B,K,Hs,Ws], query [B,Q,Hs,Ws],
+        logits [B,C,H,W], probs [B,C,H,W], self_confidence [B,Hs,Ws])."""
+        features, logits = self.backbone(image)
+        query = self.query_encoder(features)
+        key = self.key_encoder(features)
+        # own no-match score uses the same Q->K lift a supporter applies to our query
+        own_conf = self.self_confidence(no_match_score(self.qk_transform(query)))
+        return features, key, query, logits, torch.softmax(logits, dim=1), own_conf
+
+
+class RespondRole(nn.Module):
+    """Supporter: match a received query against the own key, select and cut patches."""
+
+    def __init__(self, qk_transform: nn.Module, smoother: nn.Module, patch: int):
+        super().__init__()
+        self.qk_transform = qk_transform
+        self.smoother = smoother
+        self.patch = patch
+
+    @torch.jit.export
+    def correspondence(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """query [B,Q,Ht,Wt], key [B,K,Hs,Ws] -> smoothed volume logits [B,Hs*Ws+1,Ht,Wt]."""
+        return self.smoother(cost_volume(self.qk_transform(query), key))
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, probs: torch.Tensor,
+                threshold: float, budget: int) -> Tuple[torch.Tensor, torch.Tensor,
+                                                        torch.Tensor, torch.Tensor]:
+        """query [Q,Ht,Wt] (decoded from the wire), key [K,Hs,Ws], probs [C,H,W] ->
+        (cell_ids [n], patches [n,C,P,P], confidence [n], source_cells [n])."""
+        logits = self.correspondence(query.unsqueeze(0), key.unsqueeze(0))  # [1,V,Ht,Wt]
+        confidence, match = match_and_confidence(logits)  # [1,Ht,Wt] each
+        keep = select_cells(confidence, match, logits.shape[1] - 1, threshold, budget)
+        cell_ids = torch.nonzero(keep.reshape(-1)).reshape(-1)  # ascending target cell ids
+        source_cells = match.reshape(-1)[cell_ids]
+        patches = patchify(probs.unsqueeze(0), self.patch)[0][source_cells]
+        return cell_ids, patches, confidence.reshape(-1)[cell_ids], source_cells
+
+
+class FuseRole(nn.Module):
+    """Target: scatter the sparse responses into dense tensors and fuse with its own output."""
+
+    def __init__(self, fusion: nn.Module, num_classes: int, patch: int):
+        super().__init__()
+        self.fusion = fusion
+        self.num_classes = num_classes
+        self.patch = patch
+
+    def forward(self, own_logits: torch.Tensor, own_conf: torch.Tensor,
+                cell_ids: List[torch.Tensor], patches: List[torch.Tensor],
+                confidences: List[torch.Tensor]) -> torch.Tensor:
+        """own_logits [C,H,W], own_conf [Ht,Wt], per response: cell_ids [n_i],
+        patches [n_i,C,P,P], confidences [n_i] -> fused probabilities [C,H,W]."""
+        ht, wt = own_conf.shape[0], own_conf.shape[1]
+        probs: List[torch.Tensor] = []
+        confs: List[torch.Tensor] = []
+        masks: List[torch.Tensor] = []
+        for i in range(len(cell_ids)):
+            p, c, m = scatter_cells(cell_ids[i], patches[i].to(own_logits.dtype),
+                                    confidences[i].to(own_logits.dtype), ht, wt,
+                                    self.num_classes, self.patch)
+            probs.append(p)
+            confs.append(c)
+            masks.append(m)
+        h, w = own_logits.shape[1], own_logits.shape[2]
+        if len(probs) == 0:  # nobody answered: S = 0 supporters
+            sup_probs = own_logits.new_zeros((1, 0, self.num_classes, h, w))
+            sup_conf = own_conf.new_zeros((1, 0, ht, wt))
+            sup_mask = own_conf.new_zeros((1, 0, ht, wt))
+        else:
+            sup_probs = torch.stack(probs).unsqueeze(0)
+            sup_conf = torch.stack(confs).unsqueeze(0)
+            sup_mask = torch.stack(masks).unsqueeze(0)
+        fused = self.fusion(own_logits.unsqueeze(0), own_conf.unsqueeze(0), sup_probs, sup_conf,
+                            sup_mask)
+        return fused[0]
