@@ -1,0 +1,105 @@
+"""Ground-truth correspondences by reprojection of un-obstructed depth, with an occlusion test.
+
+A target pixel with planar depth z is lifted to 3-D with the target pose, projected into the
+supporter, and matched if it lands inside the supporter image and agrees with the supporter's
+own un-obstructed depth there (within ``rel_tol`` relative + ``abs_tol`` metres of the depth
+range of the 2x2 supporter pixels around the projection, and the nearest supporter pixel must see
+a surface). Sky pixels (infinite depth) are points at infinity: they match where the supporter
+sees sky in the same direction. Works on numpy arrays; ``torch`` is not needed.
+
+Cell correspondences (the model's grid, stride ``s``): cell (y, x) of the target is represented
+by its centre pixel coordinate ``(s*x + (s-1)/2, s*y + (s-1)/2)``; its value is the supporter cell
+``y' * Ws + x'`` containing the projection, or ``Hs * Ws`` for "no match".
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def cell_centres(height: int, width: int, stride: int) -> np.ndarray:
+    """[Hs*Ws, 2] (u, v) pixel coordinates of the cell centres, row-major."""
+    hs, ws = height // stride, width // stride
+    y, x = np.mgrid[0:hs, 0:ws]
+    c = (stride - 1) / 2.0
+    return np.stack([x.ravel() * stride + c, y.ravel() * stride + c], 1).astype(np.float64)
+
+
+def reproject(uv_t: np.ndarray, depth_uv: np.ndarray, K: np.ndarray, pose_t: np.ndarray,
+              pose_s: np.ndarray, depth_s: np.ndarray, rel_tol: float = 0.03,
+              abs_tol: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Target pixel coordinates ``uv_t`` [P, 2] with planar depths ``depth_uv`` [P] (inf: sky)
+    to supporter pixel coordinates [P, 2] (float) and a validity mask [P]."""
+    h, w = depth_s.shape
+    depth_uv = np.asarray(depth_uv, np.float64)
+    sky = ~np.isfinite(depth_uv)
+    ray = np.stack([(uv_t[:, 0] - K[0, 2]) / K[0, 0], (uv_t[:, 1] - K[1, 2]) / K[1, 1],
+                    np.ones(len(uv_t))], 1)
+    r_st = pose_s[:3, :3].T @ pose_t[:3, :3]          # target cam -> supporter cam rotation
+    t_st = pose_s[:3, :3].T @ (pose_t[:3, 3] - pose_s[:3, 3])
+    z = np.where(sky, 1.0, depth_uv)
+    pts = (ray * z[:, None]) @ r_st.T + np.where(sky[:, None], 0.0, t_st)
+    zs = pts[:, 2]
+    front = zs > 1e-6
+    zsafe = np.where(front, zs, 1.0)
+    u = pts[:, 0] / zsafe * K[0, 0] + K[0, 2]
+    v = pts[:, 1] / zsafe * K[1, 1] + K[1, 2]
+    inside = front & (u > -0.5) & (u < w - 0.5) & (v > -0.5) & (v < h - 0.5)
+    ui = np.clip(np.rint(u), 0, w - 1).astype(np.int64)
+    vi = np.clip(np.rint(v), 0, h - 1).astype(np.int64)
+    d_near = depth_s[vi, ui].astype(np.float64)
+    u0 = np.clip(np.floor(u), 0, w - 1).astype(np.int64)
+    v0 = np.clip(np.floor(v), 0, h - 1).astype(np.int64)
+    u1, v1 = np.minimum(u0 + 1, w - 1), np.minimum(v0 + 1, h - 1)
+    quad = np.stack([depth_s[v0, u0], depth_s[v0, u1], depth_s[v1, u0], depth_s[v1, u1]],
+                    1).astype(np.float64)
+    fin = np.isfinite(quad)
+    dmin = np.where(fin, quad, np.inf).min(1)
+    dmax = np.where(fin, quad, -np.inf).max(1)
+    ok_surface = (np.isfinite(d_near) & (zs >= dmin * (1 - rel_tol) - abs_tol)
+                  & (zs <= dmax * (1 + rel_tol) + abs_tol))
+    ok_sky = ~np.isfinite(d_near)
+    valid = inside & np.where(sky, ok_sky, ok_surface)
+    return np.stack([u, v], 1).astype(np.float32), valid
+
+
+def cell_correspondences(depth_cells: np.ndarray, depth: np.ndarray, K: np.ndarray,
+                         poses: np.ndarray, stride: int) -> np.ndarray:
+    """All ordered pairs: ``depth_cells`` [N, Hs*Ws] planar depth at the cell centres, ``depth``
+    [N, H, W] full-resolution un-obstructed depth, ``poses`` [N, 4, 4] -> int16 [N, N, Hs, Ws]."""
+    n, h, w = depth.shape
+    hs, ws = h // stride, w // stride
+    uv = cell_centres(h, w, stride)
+    out = np.empty((n, n, hs, ws), np.int16)
+    ident = np.arange(hs * ws).reshape(hs, ws)
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                out[i, j] = ident
+                continue
+            uv_s, valid = reproject(uv, depth_cells[i], K, poses[i], poses[j], depth[j])
+            cx = np.clip(np.floor((uv_s[:, 0] + 0.5) / stride), 0, ws - 1).astype(np.int64)
+            cy = np.clip(np.floor((uv_s[:, 1] + 0.5) / stride), 0, hs - 1).astype(np.int64)
+            out[i, j] = np.where(valid, cy * ws + cx, hs * ws).reshape(hs, ws)
+    return out
+
+
+def dense_warp(depth_t: np.ndarray, depth_s: np.ndarray, K: np.ndarray, pose_t: np.ndarray,
+               pose_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel ground-truth warp target -> supporter from stored (float16) depth.
+
+    Returns supporter pixel coordinates [H, W, 2] (u, v; float32) and validity [H, W] bool.
+    For ``torch.nn.functional.grid_sample(align_corners=False)`` use
+    ``grid = (uv + 0.5) / (W, H) * 2 - 1``.
+    """
+    h, w = depth_t.shape
+    v, u = np.mgrid[0:h, 0:w]
+    uv = np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)
+    uv_s, valid = reproject(uv, depth_t.ravel(), K, pose_t, pose_s,
+                            depth_s.astype(np.float32))
+    return uv_s.reshape(h, w, 2), valid.reshape(h, w)
+
+
+def overlap(corr: np.ndarray) -> np.ndarray:
+    """Fraction of target cells with a match, per ordered pair: [N, N] (diagonal = 1)."""
+    n, _, hs, ws = corr.shape
+    return (corr.reshape(n, n, -1) < hs * ws).mean(-1)
