@@ -6,10 +6,14 @@ from setuptools import find_packages, setup
 PACKAGE = "mash_ros"
 
 CONSOLE_SCRIPTS = [
+    # ROS executables (ros2 run / launch): name = module name
+    "drone_node = mash_ros.nodes.drone_node:main",
+    # command-line tools
     "mash-bench = mash_ros.tools.bench:main",
     "mash-demo = mash_ros.tools.demo:main",
     "mash-exchange-peer = mash_ros.tools.exchange_peer:main",
     "mash-sim = mash_ros.tools.sim:main",
+    "mash-swarm = mash_ros.tools.swarm:main",
 ]
 
 setup(

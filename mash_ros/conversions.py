@@ -7,16 +7,14 @@ exception type to catch, count and log.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from cv_bridge import CvBridge, CvBridgeError
+from mash_msgs.msg import QueryMap, SegPatches
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from mash_msgs.msg import QueryMap, SegPatches
 from mash_ros.core import codecs
-from mash_ros.core.codecs import WireFormatError
+from mash_ros.core.codecs import PatchSet, WireFormatError
 
 MAX_IMAGE_SIDE = 8192
 _BRIDGE = CvBridge()
@@ -48,24 +46,6 @@ def msg_to_query(msg: QueryMap) -> np.ndarray:
 
 
 # --- SegPatches -------------------------------------------------------------------------
-
-@dataclass
-class PatchSet:
-    """The arrays of one SegPatches message.
-
-    cell_index:  int64 [n]   target cells (y * Ws + x) the patches belong to
-    source_cell: int64 [n]   supporter cells they were warped from
-    confidence:  float32 [n] warping confidence in [0, 1]
-    patches:     float32 [n, C, P, P] class probabilities
-    grid:        (Hs, Ws) of the target grid
-    """
-
-    cell_index: np.ndarray
-    source_cell: np.ndarray
-    confidence: np.ndarray
-    patches: np.ndarray
-    grid: tuple[int, int]
-
 
 def patches_to_msg(patch_set: PatchSet, header: Header, source_id: str, target_id: str,
                    sequence: int, encoding="uint8") -> SegPatches:

@@ -16,6 +16,7 @@ Patch payload, shape [n, C, P, P] of class probabilities in [0, 1]:
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -189,3 +190,21 @@ def decode_patches(data: bytes, count: int, classes: int, patch: int, encoding) 
     if low < -PROBABILITY_SLACK or high > 1 + PROBABILITY_SLACK:
         raise WireFormatError("patch payload holds values outside [0, 1]: not probabilities")
     return values
+
+
+@dataclass
+class PatchSet:
+    """The arrays of one SegPatches message.
+
+    cell_index:  int64 [n]   target cells (y * Ws + x) the patches belong to
+    source_cell: int64 [n]   supporter cells they were warped from
+    confidence:  float32 [n] warping confidence in [0, 1]
+    patches:     float32 [n, C, P, P] class probabilities
+    grid:        (Hs, Ws) of the target grid
+    """
+
+    cell_index: np.ndarray
+    source_cell: np.ndarray
+    confidence: np.ndarray
+    patches: np.ndarray
+    grid: tuple[int, int]

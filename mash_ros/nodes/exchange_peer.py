@@ -15,12 +15,12 @@ import time
 
 import numpy as np
 import rclpy
+from mash_msgs.msg import QueryMap, SegPatches
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
-from mash_msgs.msg import QueryMap, SegPatches
 from mash_ros import conversions
 from mash_ros.core.codecs import WireFormatError
 from mash_ros.nodes import qos

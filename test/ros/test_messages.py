@@ -1,11 +1,11 @@
 """mash_msgs through rclpy serialization, and the conversions module's validation."""
 import numpy as np
 import pytest
+from mash_msgs.msg import BandwidthReport, TopicBandwidth
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from mash_msgs.msg import BandwidthReport, TopicBandwidth
 from mash_ros import conversions
 from mash_ros.core.codecs import WireFormatError
 

@@ -1,0 +1,340 @@
+"""The MASH drone node: one per drone, in the drone's namespace.
+
+Thin by design: parameters in, messages ⇄ arrays (``mash_ros.conversions``), the per-role core
+calls (``mash_ros.swarm.agent.MashAgent``), messages out. Bookkeeping (peer liveness, pending
+frames, stored states, byte counts) lives in the ROS-free ``mash_ros.swarm`` modules.
+
+Topics (relative names resolve under the drone's namespace, e.g. /drone_0/…):
+  in   <image_topic>                sensor_msgs/Image rgb8|bgr8 (sensor QoS)
+  out  mash/query                   mash_msgs/QueryMap        (as a target)
+  in   /<peer>/mash/query           mash_msgs/QueryMap        (as a supporter)
+  out  /<peer>/mash/patches         mash_msgs/SegPatches      (answers to that peer)
+  in   mash/patches                 mash_msgs/SegPatches      (answers to this target)
+  out  mash/segmentation            sensor_msgs/Image mono8   fused class ids
+  out  mash/segmentation_color      sensor_msgs/Image rgb8    fused, coloured for viewers
+  out  mash/segmentation_single     sensor_msgs/Image mono8   own result without peers
+  out  mash/confidence              sensor_msgs/Image mono8   (publish_visualisation)
+  out  mash/bandwidth               mash_msgs/BandwidthReport every bandwidth_period_s
+  in   /<peer>/mash/bandwidth       (heartbeat: a supporter that is nobody's target is heard)
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+
+import numpy as np
+import rclpy
+import torch
+from mash_msgs.msg import BandwidthReport, QueryMap, SegPatches, TopicBandwidth
+from rcl_interfaces.msg import ParameterDescriptor, ParameterType
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.serialization import deserialize_message, serialize_message
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from mash_ros import conversions
+from mash_ros.core.checkpoint import ModelFileError, load_checkpoint
+from mash_ros.core.classes import PALETTE
+from mash_ros.core.codecs import WireFormatError
+from mash_ros.core.paths import package_file
+from mash_ros.nodes import qos
+from mash_ros.swarm.agent import MashAgent
+from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
+from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
+from mash_ros.swarm.params import from_mapping, load_defaults
+from mash_ros.swarm.peers import DropCounter, PeerTracker
+
+_PARAM_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
+                float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
+                list: ParameterType.PARAMETER_STRING_ARRAY}
+_COLORS = np.array(PALETTE, dtype=np.uint8)
+TICK_S = 0.01  # how often deadlines and peer liveness are checked
+
+
+def stamp_ns(header: Header) -> int:
+    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+
+
+class DroneNode(Node):
+    """One drone of the MASH swarm: target, supporter, or both."""
+
+    def __init__(self):
+        super().__init__("mash")
+        self.agent = self.get_namespace().strip("/").split("/")[-1] or "drone_0"
+        self.params = self._declare_parameters()
+        torch.set_num_threads(self.params.torch_threads)
+        self.mash = self._load_model()
+        self.meter = BandwidthMeter()
+        self.drops = DropCounter()
+        self.states = StampedBuffer(self.params.state_buffer_size,
+                                    int(self.params.stamp_tolerance_s * 1e9))
+        self.pending = PendingFrames()
+        self.held_queries: list[tuple[float, str, QueryMap, np.ndarray]] = []
+        self.peers = self.params.peers(self.agent)
+        self.liveness = PeerTracker(self.peers, self.params.peer_timeout_s, time.monotonic())
+        self.live = set(self.peers)
+        self.is_target = self.params.is_target(self.agent)
+        self.sequence = 0
+        self.stats = {"frames": 0, "fused": 0, "fused_by_deadline": 0, "answers_sent": 0,
+                      "answers_used": 0, "latency_s": []}
+
+        self.create_subscription(Image, self.params.camera_topic(self.agent), self.on_image,
+                                 qos.SENSOR)
+        self.answer_pubs = {p: self.create_publisher(SegPatches, f"/{p}/mash/patches",
+                                                     qos.EXCHANGE) for p in self.peers}
+        for peer in self.peers:
+            self.create_subscription(QueryMap, f"/{peer}/mash/query",
+                                     lambda raw, p=peer: self.on_query(p, raw), qos.EXCHANGE,
+                                     raw=True)
+            self.create_subscription(BandwidthReport, f"/{peer}/mash/bandwidth",
+                                     lambda msg, p=peer: self.hear(p), qos.OUTPUT)
+        if self.is_target:
+            self.query_pub = self.create_publisher(QueryMap, "mash/query", qos.EXCHANGE)
+            self.create_subscription(SegPatches, "mash/patches", self.on_patches, qos.EXCHANGE,
+                                     raw=True)
+            self.seg_pub = self.create_publisher(Image, "mash/segmentation", qos.OUTPUT)
+            self.color_pub = self.create_publisher(Image, "mash/segmentation_color", qos.OUTPUT)
+            self.single_pub = self.create_publisher(Image, "mash/segmentation_single", qos.OUTPUT)
+            if self.params.publish_visualisation:
+                self.conf_pub = self.create_publisher(Image, "mash/confidence", qos.OUTPUT)
+        self.bandwidth_pub = self.create_publisher(BandwidthReport, "mash/bandwidth", qos.OUTPUT)
+        self.create_timer(TICK_S, self.on_tick)
+        self.create_timer(self.params.bandwidth_period_s, self.publish_bandwidth)
+        self.get_logger().info(
+            f"{self.agent}: {'target + ' if self.is_target else ''}supporter of "
+            f"{len(self.peers)} peers, camera {self.params.camera_topic(self.agent)}, "
+            f"model {self.mash.cfg.name} {self.mash.image_size[0]}x{self.mash.image_size[1]}")
+
+    # --- setup ------------------------------------------------------------------------------
+    def _declare_parameters(self):
+        values = {}
+        for name, (default, doc) in load_defaults().items():
+            kind = _PARAM_TYPES[type(default)]
+            descriptor = ParameterDescriptor(name=name, type=kind, description=doc)
+            if default == []:  # an empty list says nothing of its element type: declare it
+                param = self.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor)
+                values[name] = [] if param.type_ == Parameter.Type.NOT_SET else param.value
+            else:
+                values[name] = self.declare_parameter(name, default, descriptor).value
+        try:
+            return from_mapping(values)
+        except ValueError as err:
+            raise SystemExit(f"{self.get_fully_qualified_name()}: bad parameter: {err}")
+
+    def _load_model(self) -> MashAgent:
+        params = self.params
+        try:
+            path = params.model_path or package_file("models", f"mash_{params.preset}.pt")
+            model, cfg, _ = load_checkpoint(path, expected_kind="mash",
+                                            expected_preset=params.preset)
+            return MashAgent(model, cfg, params.fusion, params.confidence_threshold,
+                             params.cell_budget)
+        except (ModelFileError, FileNotFoundError, ValueError) as err:
+            raise SystemExit(f"{self.agent}: cannot load the model: {err}")
+
+    # --- helpers ----------------------------------------------------------------------------
+    def publish(self, publisher, topic: str, msg) -> None:
+        self.meter.record(topic, SENT, len(serialize_message(msg)))
+        try:
+            publisher.publish(msg)
+        except Exception as err:  # RCLError "cannot publish data" under load: count, go on
+            self.drop(self.agent, f"publish failed on {topic}: {err}")
+
+    def drop(self, peer: str, reason: str) -> None:
+        if self.drops.drop(peer, reason):
+            self.get_logger().warning(f"dropping from {peer}: {reason} (logged once per peer "
+                                      f"and kind; see the counters in the summary)")
+
+    def hear(self, peer: str) -> None:
+        if self.liveness.heard(peer, time.monotonic()):
+            self.get_logger().info(f"peer {peer} is back")
+
+    def decode_raw(self, raw: bytes, kind, topic: str, peer: str):
+        """Size-check, count and deserialize a raw message; None if dropped."""
+        self.meter.record(topic, RECEIVED, len(raw))
+        if len(raw) > self.params.max_message_bytes:
+            self.drop(peer, f"oversized: {len(raw)} bytes on {topic}")
+            return None
+        try:
+            return deserialize_message(raw, kind)
+        except Exception as err:
+            self.drop(peer, f"undecodable: {kind.__name__} on {topic} ({err})")
+            return None
+
+    # --- callbacks --------------------------------------------------------------------------
+    def on_image(self, msg: Image) -> None:
+        received = time.monotonic()
+        try:
+            rgb = conversions.image_to_array(msg, "rgb8", self.mash.image_size)
+            state = self.mash.encode(rgb)
+        except WireFormatError as err:
+            self.drop("camera", f"bad image: {err}")
+            return
+        stamp = stamp_ns(msg.header)
+        self.states.put(stamp, state)
+        self.serve_held_queries()
+        if not self.is_target:
+            return
+        self.sequence += 1
+        self.stats["frames"] += 1
+        self.meter.count_frame(len(msg.data), len(self.peers))
+        expected = set(self.live)
+        frame = PendingFrame(stamp, self.sequence, expected, received + self.params.deadline_s,
+                             state={"state": state, "header": msg.header}, received_at=received)
+        if expected:
+            query = conversions.query_to_msg(self.mash.query_of(state), msg.header, self.agent,
+                                             self.sequence, self.params.query_encoding)
+            self.pending.open(frame)
+            self.publish(self.query_pub, "mash/query", query)
+        else:
+            self.finish(frame, by_deadline=False)
+
+    def on_query(self, peer: str, raw: bytes) -> None:
+        topic = f"/{peer}/mash/query"
+        msg = self.decode_raw(raw, QueryMap, topic, peer)
+        if msg is None:
+            return
+        try:
+            if msg.target_id != peer:
+                raise WireFormatError(f"mismatched: target_id {msg.target_id!r} on {topic}")
+            query = conversions.msg_to_query(msg)
+        except WireFormatError as err:
+            self.drop(peer, str(err))
+            return
+        self.hear(peer)
+        self.held_queries.append((time.monotonic() + self.params.deadline_s, peer, msg, query))
+        self.serve_held_queries()
+
+    def serve_held_queries(self) -> None:
+        """Answer every held query whose stamp has a stored state; keep the rest until late."""
+        now, still_held = time.monotonic(), []
+        for expires, peer, msg, query in self.held_queries:
+            state = self.states.get(stamp_ns(msg.header))
+            if state is None:
+                if expires > now:
+                    still_held.append((expires, peer, msg, query))
+                else:
+                    self.drop(peer, "late: no own image within stamp tolerance of the query")
+                continue
+            try:
+                answer = self.mash.answer(query, state)
+            except WireFormatError as err:
+                self.drop(peer, f"mismatched: {err}")
+                continue
+            reply = conversions.patches_to_msg(answer, msg.header, self.agent, peer,
+                                               msg.sequence, self.params.patch_encoding)
+            self.publish(self.answer_pubs[peer], f"/{peer}/mash/patches", reply)
+            self.stats["answers_sent"] += 1
+        self.held_queries = still_held
+
+    def on_patches(self, raw: bytes) -> None:
+        msg = self.decode_raw(raw, SegPatches, "mash/patches", "unknown")
+        if msg is None:
+            return
+        peer = msg.source_id
+        try:
+            if not self.liveness.known(peer) or msg.target_id != self.agent:
+                raise WireFormatError(f"mismatched: from {peer!r} to {msg.target_id!r}")
+            answer = conversions.msg_to_patches(msg)
+            self.mash.check_answer(answer)
+        except WireFormatError as err:
+            self.drop(peer if self.liveness.known(peer) else "unknown", str(err))
+            return
+        self.hear(peer)
+        frame = self.pending.answer(msg.sequence, peer, answer)
+        if frame is not None:
+            self.finish(frame, by_deadline=False)
+
+    def on_tick(self) -> None:
+        now = time.monotonic()
+        live = self.liveness.live(now)
+        for peer in self.live - live:
+            self.get_logger().warning(f"peer {peer} silent for {self.params.peer_timeout_s} s: "
+                                      f"not waiting for it until it speaks again")
+            for frame in self.pending.forget_peer(peer):
+                self.finish(frame, by_deadline=False)
+        self.live = live
+        for frame in self.pending.due(now):
+            self.finish(frame, by_deadline=True)
+        if self.held_queries:
+            self.serve_held_queries()
+
+    def finish(self, frame: PendingFrame, by_deadline: bool) -> None:
+        """Fuse what arrived for a frame and publish the result."""
+        state, header = frame.state["state"], frame.state["header"]
+        answers = list(frame.answers.values())
+        fused = self.mash.fuse(state, answers)
+        labels = fused.argmax(axis=0).astype(np.uint8)
+        single = self.mash.single_agent(state).argmax(axis=0).astype(np.uint8)
+        self.publish(self.seg_pub, "mash/segmentation",
+                     conversions.array_to_image(labels, "mono8", header))
+        self.publish(self.color_pub, "mash/segmentation_color",
+                     conversions.array_to_image(_COLORS[labels], "rgb8", header))
+        self.publish(self.single_pub, "mash/segmentation_single",
+                     conversions.array_to_image(single, "mono8", header))
+        if self.params.publish_visualisation:
+            confidence = (fused.max(axis=0) * 255).astype(np.uint8)
+            self.publish(self.conf_pub, "mash/confidence",
+                         conversions.array_to_image(confidence, "mono8", header))
+        self.stats["fused"] += 1
+        self.stats["fused_by_deadline"] += int(by_deadline)
+        self.stats["answers_used"] += len(answers)
+        self.stats["latency_s"].append(time.monotonic() - frame.received_at)
+
+    def publish_bandwidth(self) -> None:
+        msg = BandwidthReport(agent_id=self.agent, window_s=self.params.bandwidth_period_s,
+                              frames=self.meter.frames, raw_image_bytes=self.meter.raw_image_bytes)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        for row in self.meter.report(self.params.bandwidth_period_s):
+            direction = (TopicBandwidth.DIRECTION_SENT if row["direction"] == SENT
+                         else TopicBandwidth.DIRECTION_RECEIVED)
+            msg.topics.append(TopicBandwidth(
+                topic=row["topic"], direction=direction, messages=row["messages"],
+                bytes=row["bytes"], bytes_per_frame=float(row["bytes_per_frame"]),
+                bytes_per_second=float(row["bytes_per_second"])))
+        self.publish(self.bandwidth_pub, "mash/bandwidth", msg)
+
+    def summary(self) -> dict:
+        latency = np.array(self.stats["latency_s"])
+        stats = ({"mean": float(latency.mean()), "p50": float(np.median(latency)),
+                  "max": float(latency.max())} if latency.size else None)
+        return {"agent": self.agent, "target": self.is_target, "peers": list(self.peers),
+                **{k: v for k, v in self.stats.items() if k != "latency_s"},
+                "latency_s": stats,
+                "dropped": self.drops.total, "dropped_by_peer": self.drops.by_peer(),
+                "bandwidth": self.meter.summary()}
+
+    def write_summary(self) -> None:
+        if self.params.summary_path:
+            with open(self.params.summary_path, "w") as handle:
+                json.dump(self.summary(), handle, indent=2)
+
+
+def main(args=None) -> int:
+    rclpy.init(args=args)
+    try:
+        node = DroneNode()
+    except SystemExit as err:
+        print(err, file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        traceback.print_exc()
+        raise
+    finally:
+        node.write_summary()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

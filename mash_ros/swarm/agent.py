@@ -1,0 +1,88 @@
+"""One drone's MASH computation, ROS-free: arrays in, arrays out, the core's role API inside.
+
+The drone node converts messages to the arrays this takes and back; tests run it with no ROS
+graph. Every call works on one agent (batch of one), in inference mode.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mash_ros.core.codecs import PatchSet, WireFormatError
+from mash_ros.core.fusion import build_fusion
+from mash_ros.core.roles import AgentState, Response, preprocess
+
+
+class MashAgent:
+    """Wraps a trained MASH model for one agent.
+
+    fusion / threshold / budget override the model's own when given; a fusion mode with
+    weights of its own (stacked) can only be used if the model was trained with it.
+    """
+
+    def __init__(self, model, cfg, fusion: str = "", threshold: float = -1.0, budget: int = -1):
+        self.model, self.cfg = model.eval(), cfg
+        if fusion and fusion != cfg.fusion:
+            replacement = build_fusion(cfg.replace(fusion=fusion))
+            if any(True for _ in replacement.parameters()):
+                raise ValueError(f"fusion {fusion!r} has weights; this model was trained with "
+                                 f"{cfg.fusion!r}")
+            self.model.fusion = replacement
+        if threshold >= 0:
+            self.model.confidence_threshold = float(threshold)
+        if budget >= 0:
+            self.model.cell_budget = int(budget)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.cfg.image_height, self.cfg.image_width
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.cfg.grid_height, self.cfg.grid_width
+
+    @torch.inference_mode()
+    def encode(self, rgb: np.ndarray) -> AgentState:
+        """rgb uint8 [H, W, 3] at the model's input size -> this agent's state."""
+        if rgb.shape[:2] != self.image_size:
+            raise WireFormatError(f"image is {rgb.shape[0]}x{rgb.shape[1]}, the model expects "
+                                  f"{self.image_size[0]}x{self.image_size[1]}")
+        return self.model.encode(preprocess(rgb))
+
+    @staticmethod
+    def query_of(state: AgentState) -> np.ndarray:
+        """The query map to broadcast: float32 [Q, Hs, Ws]."""
+        return state.query[0].numpy()
+
+    @torch.inference_mode()
+    def answer(self, query: np.ndarray, state: AgentState) -> PatchSet:
+        """A peer's decoded query [Q, Hs, Ws] + own state -> the patches to send back."""
+        expected = (self.cfg.query_dim, *self.grid)
+        if query.shape != expected:
+            raise WireFormatError(f"query shape {query.shape} does not fit this model {expected}")
+        response = self.model.respond(torch.from_numpy(np.ascontiguousarray(query)), state)
+        return PatchSet(response.cell_ids.numpy(), response.source_cells.numpy(),
+                        response.confidence.numpy().astype(np.float32),
+                        response.patches.numpy().astype(np.float32), response.grid_size)
+
+    def check_answer(self, patch_set: PatchSet) -> None:
+        """Raise WireFormatError unless ``patch_set`` fits this model's grid and classes."""
+        _, classes, patch, _ = patch_set.patches.shape
+        if tuple(patch_set.grid) != self.grid or classes != self.cfg.num_classes \
+                or patch != self.cfg.patch_size:
+            raise WireFormatError(f"answer for grid {patch_set.grid}, {classes} classes, patch "
+                                  f"{patch} does not fit grid {self.grid}, "
+                                  f"{self.cfg.num_classes} classes, patch {self.cfg.patch_size}")
+
+    @torch.inference_mode()
+    def fuse(self, state: AgentState, answers: list[PatchSet]) -> np.ndarray:
+        """Own state + peers' answers -> fused class probabilities float32 [C, H, W]."""
+        responses = [Response(torch.from_numpy(a.cell_index), torch.from_numpy(a.patches),
+                              torch.from_numpy(a.confidence), torch.from_numpy(a.source_cell),
+                              tuple(a.grid)) for a in answers]
+        return self.model.fuse(state, responses).numpy()
+
+    @staticmethod
+    def single_agent(state: AgentState) -> np.ndarray:
+        """The agent's own distribution, float32 [C, H, W] (what it has without peers)."""
+        return state.probs[0].numpy()

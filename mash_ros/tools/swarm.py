@@ -1,0 +1,116 @@
+"""``mash-swarm``: run the swarm's node plan as separate OS processes (no ros2 CLI needed).
+
+Starts exactly the nodes ``ros2 launch mash_ros swarm.launch.py`` would (same plan, same
+parameters), prefixes their output with the drone name, forwards SIGINT/SIGTERM to all of them
+and waits for a clean shutdown. If one node exits on its own the others keep running: the swarm
+degrades, it does not stop.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import yaml
+
+from mash_ros.swarm.plan import LAUNCH_ARGUMENTS, NodeSpec, build_plan, ros_arguments
+from mash_ros.tools.ros_env import ros_child_env
+
+
+class SwarmProcesses:
+    """The running processes of a node plan."""
+
+    def __init__(self, plan: list[NodeSpec], extra_parameters: dict | None = None,
+                 env: dict | None = None, quiet: bool = False):
+        self.plan, self.env, self.quiet = plan, env or ros_child_env(), quiet
+        self.extra = extra_parameters or {}
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def command(self, spec: NodeSpec) -> list[str]:
+        spec = NodeSpec(spec.agent, spec.params_file, {**spec.parameters, **self.extra})
+        return [sys.executable, "-m", spec.module, *ros_arguments(spec)]
+
+    def start(self, agent: str | None = None) -> None:
+        """Start every node (or just ``agent``'s, e.g. to restart it)."""
+        for spec in self.plan:
+            if agent is None or spec.agent == agent:
+                proc = subprocess.Popen(self.command(spec), env=self.env, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                self.procs[spec.agent] = proc
+                threading.Thread(target=self._relay, args=(spec.agent, proc), daemon=True).start()
+
+    def _relay(self, agent: str, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            if not self.quiet or "ERROR" in line or "Traceback" in line:
+                sys.stderr.write(f"[{agent}] {line}")
+
+    def stop(self, agent: str | None = None, sig=signal.SIGINT, timeout: float = 15.0) -> dict:
+        """Signal nodes (all, or one) and wait; escalate to SIGKILL. Returns exit codes."""
+        chosen = {a: p for a, p in self.procs.items() if agent is None or a == agent}
+        for proc in chosen.values():
+            if proc.poll() is None:
+                proc.send_signal(sig)
+        deadline = time.monotonic() + timeout
+        codes = {}
+        for name, proc in chosen.items():
+            try:
+                codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = proc.wait()
+        return codes
+
+    def kill(self, agent: str) -> None:
+        """Kill one node abruptly (SIGKILL), as a crash or a lost drone would."""
+        self.procs[agent].kill()
+        self.procs[agent].wait()
+
+    def alive(self) -> dict[str, bool]:
+        return {agent: proc.poll() is None for agent, proc in self.procs.items()}
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    for arg in LAUNCH_ARGUMENTS:
+        parser.add_argument("--" + arg.name.replace("_", "-"), default=arg.default,
+                            help=arg.description)
+
+
+def plan_from_args(ns) -> list[NodeSpec]:
+    return build_plan({arg.name: getattr(ns, arg.name) for arg in LAUNCH_ARGUMENTS})
+
+
+def main(args=None) -> int:
+    parser = argparse.ArgumentParser(prog="mash-swarm", description=__doc__.splitlines()[0])
+    add_plan_arguments(parser)
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE",
+                        help="extra node parameter for every drone (repeatable)")
+    parser.add_argument("--duration", type=float, default=0.0,
+                        help="stop after this many seconds (0 = until Ctrl-C / SIGTERM)")
+    ns = parser.parse_args(args)
+    # values as YAML, the way `ros2 run … -p` reads them (1.0 is a double, [a, b] a list)
+    extra = {name: yaml.safe_load(value) for name, value in (p.split(":=", 1) for p in ns.param)}
+    swarm = SwarmProcesses(plan_from_args(ns), extra_parameters=extra)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    swarm.start()
+    print(f"mash-swarm: {len(swarm.procs)} drone nodes running "
+          f"(ROS_DOMAIN_ID={swarm.env['ROS_DOMAIN_ID']}); Ctrl-C stops them", file=sys.stderr)
+    started = time.monotonic()
+    while not stopping.wait(0.2):
+        if ns.duration and time.monotonic() - started >= ns.duration:
+            break
+        if not any(swarm.alive().values()):
+            break
+    codes = swarm.stop()
+    failed = {a: c for a, c in codes.items() if c not in (0, -signal.SIGINT)}
+    if failed:
+        print(f"mash-swarm: nodes exited with errors: {failed}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
