@@ -1,0 +1,69 @@
+"""ROS-free swarm bookkeeping: stamped states, pending frames, liveness, drops, bytes."""
+from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
+from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
+from mash_ros.swarm.peers import DropCounter, PeerTracker
+
+
+def test_stamped_buffer_matches_within_tolerance_and_evicts_oldest():
+    buffer = StampedBuffer(capacity=2, tolerance_ns=10)
+    buffer.put(100, "a")
+    buffer.put(200, "b")
+    assert buffer.get(205) == "b" and buffer.get(150) is None
+    buffer.put(300, "c")
+    assert buffer.get(100) is None and buffer.newest_stamp() == 300
+
+
+def frame(sequence, expected, deadline=10.0):
+    return PendingFrame(stamp_ns=sequence, sequence=sequence, expected=set(expected),
+                        deadline=deadline, state=None, received_at=0.0)
+
+
+def test_pending_frames_complete_on_last_answer_or_deadline():
+    frames = PendingFrames()
+    frames.open(frame(1, {"b", "c"}))
+    frames.open(frame(2, {"b"}, deadline=1.0))
+    assert frames.answer(1, "b", "x") is None
+    done = frames.answer(1, "c", "y")
+    assert done.sequence == 1 and set(done.answers) == {"b", "c"}
+    assert frames.answer(1, "c", "late") is None  # already fused
+    assert frames.due(0.5) == [] and [f.sequence for f in frames.due(1.0)] == [2]
+    assert len(frames) == 0
+
+
+def test_forgetting_a_silent_peer_releases_frames():
+    frames = PendingFrames()
+    frames.open(frame(1, {"b", "c"}))
+    frames.answer(1, "b", "x")
+    assert [f.sequence for f in frames.forget_peer("c")] == [1]
+
+
+def test_peer_tracker_timeout_and_rejoin():
+    peers = PeerTracker(["b", "c"], timeout=2.0, now=0.0)
+    assert peers.live(1.0) == {"b", "c"}
+    peers.heard("b", 1.5)
+    assert peers.live(3.0) == {"b"}
+    assert peers.heard("c", 3.0) is True and peers.live(3.0) == {"b", "c"}
+    assert peers.heard("zz", 3.0) is False and not peers.known("zz")
+
+
+def test_drop_counter_logs_once_per_peer_and_kind():
+    drops = DropCounter()
+    assert drops.drop("b", "oversized: 5 bytes") is True
+    assert drops.drop("b", "oversized: 9 bytes") is False
+    assert drops.drop("b", "late: no state") is True
+    assert drops.total == 3 and drops.by_peer() == {"b": 3}
+
+
+def test_bandwidth_meter_per_frame_and_window():
+    meter = BandwidthMeter()
+    meter.record("mash/query", SENT, 100)
+    meter.record("mash/query", SENT, 100)
+    meter.record("mash/patches", RECEIVED, 50)
+    meter.count_frame(raw_image_bytes=1000, peers=2)
+    meter.count_frame(raw_image_bytes=1000, peers=2)
+    rows = {(r["topic"], r["direction"]): r for r in meter.report(window_s=2.0)}
+    assert rows[("mash/query", SENT)]["bytes_per_frame"] == 100
+    assert rows[("mash/query", SENT)]["bytes_per_second"] == 100
+    assert meter.report(window_s=2.0)[0]["bytes_per_second"] == 0  # window restarted
+    summary = meter.summary()
+    assert summary["sent_bytes"] == 200 and summary["raw_image_bytes"] == 4000

@@ -1,0 +1,99 @@
+"""The node plan, and the launch file's use of it (executed with stand-in launch modules)."""
+import pathlib
+import runpy
+import sys
+import types
+
+import pytest
+import yaml
+
+from mash_ros.swarm.params import from_mapping, load_defaults
+from mash_ros.swarm.plan import LAUNCH_ARGUMENTS, build_plan, ros_arguments
+
+LAUNCH_FILE = pathlib.Path(__file__).resolve().parents[1] / "launch" / "swarm.launch.py"
+
+
+def test_plan_defaults_to_six_namespaced_drones():
+    plan = build_plan()
+    assert [spec.agent for spec in plan] == [f"drone_{i}" for i in range(6)]
+    assert all(spec.parameters["agents"] == [s.agent for s in plan] for spec in plan)
+    assert all(spec.parameters["targets"] == ["all"] for spec in plan)
+    assert plan[0].params_file.name == "swarm.yaml"
+
+
+def test_plan_arguments_override_and_validate():
+    plan = build_plan({"num_agents": "3", "targets": "drone_0,drone_2", "fusion": "soft",
+                       "image_topic": "/cams/{agent}/rgb"})
+    assert len(plan) == 3 and plan[1].parameters["targets"] == ["drone_0", "drone_2"]
+    assert plan[2].parameters["image_topic"] == "/cams/drone_2/rgb"
+    assert plan[0].parameters["fusion"] == "soft" and "preset" not in plan[0].parameters
+    with pytest.raises(ValueError):
+        build_plan({"targets": "drone_9"})
+    with pytest.raises(ValueError):
+        build_plan({"num_agents": "0"})
+    with pytest.raises(ValueError):
+        build_plan({"bogus": "1"})
+
+
+def test_ros_arguments_round_trip_through_yaml():
+    spec = build_plan({"num_agents": "2"})[1]
+    args = ros_arguments(spec)
+    assert args[:5] == ["--ros-args", "-r", "__ns:=/drone_1", "-r", "__node:=mash"]
+    values = dict(a.split(":=", 1) for a in args[args.index("-p") + 1::2])
+    assert yaml.safe_load(values["agents"]) == ["drone_0", "drone_1"]
+
+
+def test_defaults_come_from_the_yaml_with_descriptions():
+    defaults = load_defaults()
+    assert defaults["deadline_s"][1], "every parameter is documented in config/swarm.yaml"
+    params = from_mapping({name: value for name, (value, _) in defaults.items()})
+    assert params.camera_topic("drone_3") == "/airsim_node/drone_3/front_center/Scene"
+    assert params.is_target("drone_3")
+    with pytest.raises(ValueError):
+        from_mapping({**{n: v for n, (v, _) in defaults.items()}, "query_encoding": "int4"})
+
+
+class _Recorder:
+    """Stands in for a launch action class and records how it was constructed."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+def test_launch_file_builds_its_nodes_from_the_plan(monkeypatch):
+    """Executes launch/swarm.launch.py with stand-ins for launch/launch_ros (not on PyPI)."""
+    launch = types.ModuleType("launch")
+    launch.LaunchDescription = lambda entities: entities
+    actions = types.ModuleType("launch.actions")
+    actions.DeclareLaunchArgument = _Recorder
+    actions.OpaqueFunction = _Recorder
+    substitutions = types.ModuleType("launch.substitutions")
+    chosen = {"num_agents": "4", "targets": "drone_1"}
+
+    class LaunchConfiguration:
+        def __init__(self, name):
+            self.name = name
+
+        def perform(self, context):
+            defaults = {arg.name: arg.default for arg in LAUNCH_ARGUMENTS}
+            return chosen.get(self.name, defaults[self.name])
+
+    substitutions.LaunchConfiguration = LaunchConfiguration
+    launch_ros = types.ModuleType("launch_ros")
+    launch_ros_actions = types.ModuleType("launch_ros.actions")
+    launch_ros_actions.Node = _Recorder
+    for name, module in {"launch": launch, "launch.actions": actions,
+                         "launch.substitutions": substitutions, "launch_ros": launch_ros,
+                         "launch_ros.actions": launch_ros_actions}.items():
+        monkeypatch.setitem(sys.modules, name, module)
+
+    description = runpy.run_path(str(LAUNCH_FILE))["generate_launch_description"]()
+    declared = [e.args[0] for e in description if e.args and isinstance(e.args[0], str)]
+    assert declared == [arg.name for arg in LAUNCH_ARGUMENTS]
+    opaque = description[-1].kwargs["function"]
+    nodes = opaque(context=None)
+    assert [n.kwargs["namespace"] for n in nodes] == ["drone_0", "drone_1", "drone_2", "drone_3"]
+    assert all(n.kwargs["executable"] == "drone_node" and n.kwargs["name"] == "mash"
+               for n in nodes)
+    params_file, overrides = nodes[0].kwargs["parameters"]
+    assert params_file.endswith("swarm.yaml") and overrides["targets"] == ["drone_1"]
