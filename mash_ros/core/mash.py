@@ -21,7 +21,7 @@ from mash_ros.core.handshake import (
 )
 from mash_ros.core.roles import AgentState, EncodeRole, FuseRole, RespondRole, Response
 from mash_ros.core.smoothing import build_smoother
-from mash_ros.core.warp import match_and_confidence, select_cells, warp_dense
+from mash_ros.core.warp import match_and_confidence, patchify, select_cells
 
 
 class MASH(nn.Module):
@@ -57,7 +57,7 @@ class MASH(nn.Module):
         return RespondRole(self.qk_transform, self.smoother, self.patch)
 
     def fuse_role(self) -> FuseRole:
-        return FuseRole(self.fusion, self.num_classes, self.patch)
+        return FuseRole(self.fusion)
 
     # --- per-role API: one agent per call ---
     def encode(self, image: torch.Tensor) -> AgentState:
@@ -77,7 +77,7 @@ class MASH(nn.Module):
     def fuse(self, own_state: AgentState, responses: Sequence[Response]) -> torch.Tensor:
         """own_state (B = 1), any number of Responses -> fused probabilities [C,H,W]."""
         _check_single(own_state)
-        return self.fuse_role()(own_state.logits[0], own_state.self_confidence[0],
+        return self.fuse_role()(own_state.probs[0], own_state.self_confidence[0],
                                 [r.cell_ids for r in responses], [r.patches for r in responses],
                                 [r.confidence for r in responses])
 
@@ -114,12 +114,15 @@ class MASH(nn.Module):
         confidence, match = match_and_confidence(corr_logits)  # [B*S,Ht,Wt]
         send = select_cells(confidence, match, corr_logits.shape[1] - 1,
                             self.confidence_threshold, self.cell_budget)
-        warped = warp_dense(probs[:, sup_idx].flatten(0, 1), match, send, self.patch)
 
+        # the sent cells as fusion entries, in the order the per-role path concatenates them:
+        # batch element, then supporter slot, then cell id
         ht, wt = match.shape[-2], match.shape[-1]
-        fused = self.fusion(logits[:, target], own_conf[:, target],
-                            warped.unflatten(0, (b, s)), confidence.view(b, s, ht, wt),
-                            send.view(b, s, ht, wt).to(confidence.dtype))
+        pair, cell = torch.nonzero(send.reshape(b * s, ht * wt), as_tuple=True)
+        source = match.reshape(b * s, ht * wt)[pair, cell]
+        sup_patches = patchify(probs[:, sup_idx].flatten(0, 1), self.patch)  # [B*S,Ns,C,P,P]
+        fused = self.fusion(probs[:, target], own_conf[:, target], pair // max(s, 1), cell,
+                            sup_patches[pair, source], confidence.reshape(b * s, -1)[pair, cell])
         return {
             "probs": fused,
             "log_probs": torch.log(fused.clamp_min(1e-8)),

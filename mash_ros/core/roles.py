@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mash_ros.core.handshake import cost_volume, no_match_score
-from mash_ros.core.warp import match_and_confidence, patchify, scatter_cells, select_cells
+from mash_ros.core.warp import match_and_confidence, patchify, select_cells
 
 
 @dataclass
@@ -127,39 +127,26 @@ class RespondRole(nn.Module):
 
 
 class FuseRole(nn.Module):
-    """Target: scatter the sparse responses into dense tensors and fuse with its own output."""
+    """Target: fuse its own distribution with the cells of any number of sparse responses."""
 
-    def __init__(self, fusion: nn.Module, num_classes: int, patch: int):
+    def __init__(self, fusion: nn.Module):
         super().__init__()
         self.fusion = fusion
-        self.num_classes = num_classes
-        self.patch = patch
 
-    def forward(self, own_logits: torch.Tensor, own_conf: torch.Tensor,
+    def forward(self, own_probs: torch.Tensor, own_conf: torch.Tensor,
                 cell_ids: List[torch.Tensor], patches: List[torch.Tensor],
                 confidences: List[torch.Tensor]) -> torch.Tensor:
-        """own_logits [C,H,W], own_conf [Ht,Wt], per response: cell_ids [n_i],
+        """own_probs [C,H,W], own_conf [Ht,Wt], per response: cell_ids [n_i],
         patches [n_i,C,P,P], confidences [n_i] -> fused probabilities [C,H,W]."""
-        ht, wt = own_conf.shape[0], own_conf.shape[1]
-        probs: List[torch.Tensor] = []
-        confs: List[torch.Tensor] = []
-        masks: List[torch.Tensor] = []
-        for i in range(len(cell_ids)):
-            p, c, m = scatter_cells(cell_ids[i], patches[i].to(own_logits.dtype),
-                                    confidences[i].to(own_logits.dtype), ht, wt,
-                                    self.num_classes, self.patch)
-            probs.append(p)
-            confs.append(c)
-            masks.append(m)
-        h, w = own_logits.shape[1], own_logits.shape[2]
-        if len(probs) == 0:  # nobody answered: S = 0 supporters
-            sup_probs = own_logits.new_zeros((1, 0, self.num_classes, h, w))
-            sup_conf = own_conf.new_zeros((1, 0, ht, wt))
-            sup_mask = own_conf.new_zeros((1, 0, ht, wt))
+        c, p = own_probs.shape[0], own_probs.shape[-1] // own_conf.shape[-1]
+        if len(cell_ids) == 0:  # nobody answered
+            cells = torch.zeros(0, dtype=torch.long, device=own_probs.device)
+            entry_patches = own_probs.new_zeros((0, c, p, p))
+            conf = own_conf.new_zeros((0,))
         else:
-            sup_probs = torch.stack(probs).unsqueeze(0)
-            sup_conf = torch.stack(confs).unsqueeze(0)
-            sup_mask = torch.stack(masks).unsqueeze(0)
-        fused = self.fusion(own_logits.unsqueeze(0), own_conf.unsqueeze(0), sup_probs, sup_conf,
-                            sup_mask)
+            cells = torch.cat(cell_ids).to(torch.long)
+            entry_patches = torch.cat(patches).to(own_probs.dtype)  # wire may give float16
+            conf = torch.cat(confidences).to(own_conf.dtype)
+        fused = self.fusion(own_probs.unsqueeze(0), own_conf.unsqueeze(0),
+                            torch.zeros_like(cells), cells, entry_patches, conf)
         return fused[0]

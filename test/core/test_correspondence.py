@@ -1,4 +1,5 @@
 """Cost volume, warping grid, patch warp and send selection on constructed inputs."""
+import pytest
 import torch
 
 from mash_ros.core.handshake import PointwiseEncoder, cost_volume
@@ -12,6 +13,16 @@ from mash_ros.core.warp import (
     unpatchify,
     warp_dense,
 )
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The 2 cores are shared: an OpenMP thread spin-waiting for a busy core makes these tests
+    ~6x slower, so run each test single-threaded (restored afterwards)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def identity_encoder(channels):
