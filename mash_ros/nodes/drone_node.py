@@ -80,7 +80,7 @@ class DroneNode(Node):
         self.is_target = self.params.is_target(self.agent)
         self.sequence = 0
         self.stats = {"frames": 0, "fused": 0, "fused_by_deadline": 0, "answers_sent": 0,
-                      "answers_used": 0, "latency_s": []}
+                      "cells_sent": 0, "answers_used": 0, "latency_s": []}
 
         self.create_subscription(Image, self.params.camera_topic(self.agent), self.on_image,
                                  qos.SENSOR)
@@ -229,6 +229,7 @@ class DroneNode(Node):
                                                msg.sequence, self.params.patch_encoding)
             self.publish(self.answer_pubs[peer], f"/{peer}/mash/patches", reply)
             self.stats["answers_sent"] += 1
+            self.stats["cells_sent"] += len(answer.cell_index)
         self.held_queries = still_held
 
     def on_patches(self, raw: bytes) -> None:
