@@ -123,11 +123,12 @@ class StackedFusion(nn.Module):
     Variable supporter count: per cell, the supporters' entries are reduced permutation-
     invariantly (confidence-weighted mean distribution, max and sum of confidence, and how many
     sent it), so the net always sees 2C+4 channels, for any number of supporters and in any
-    response order. The net (1x1 convs, i.e. a per-pixel MLP) predicts a logit correction on top
+    response order. The net (two 1x1 convs, i.e. a per-pixel MLP) predicts a logit correction on top
     of SoftSelection's result; it runs only on the pixels of cells some supporter sent, so its
     cost follows the data received and unsent cells keep the target's own distribution exactly.
     1x1 rather than 3x3: a 3x3 layer on the full-resolution stack cost ~0.4t on the cpu preset,
-    against the paper's 0.09t budget for everything the target adds to its backbone.
+    against the paper's 0.09t budget for everything the target adds to its backbone; spatial
+    context is already in the inputs (SegNet outputs, smoothed matches).
     """
 
     def __init__(self, num_classes: int, hidden: int = 16, init_scale: float = 0.1):

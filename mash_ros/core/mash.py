@@ -121,8 +121,9 @@ class MASH(nn.Module):
         pair, cell = torch.nonzero(send.reshape(b * s, ht * wt), as_tuple=True)
         source = match.reshape(b * s, ht * wt)[pair, cell]
         sup_patches = patchify(probs[:, sup_idx].flatten(0, 1), self.patch)  # [B*S,Ns,C,P,P]
+        entry_conf = confidence.reshape(b * s, ht * wt)[pair, cell]
         fused = self.fusion(probs[:, target], own_conf[:, target], pair // max(s, 1), cell,
-                            sup_patches[pair, source], confidence.reshape(b * s, -1)[pair, cell])
+                            sup_patches[pair, source], entry_conf)
         return {
             "probs": fused,
             "log_probs": torch.log(fused.clamp_min(1e-8)),

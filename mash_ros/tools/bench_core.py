@@ -23,7 +23,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 def add_arguments(parser) -> None:
     parser.add_argument("--presets", nargs="+", default=["cpu", "paper"])
     parser.add_argument("--repeats", type=int, default=0,
-                        help="timed calls per stage (0: 30 for cpu, 5 for larger presets)")
+                        help="timed calls per stage (0: 50 for cpu, 5 for larger presets)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (0: torch's default). Default 1: one agent "
                              "per process, several processes per machine, and on a shared 2-core "
@@ -35,8 +35,8 @@ def add_arguments(parser) -> None:
 
 
 def _time_interleaved(stages: dict, repeats: int, device: str) -> dict:
-    """Median seconds per stage; stages are run round-robin so that load from other processes
-    on a shared machine hits every stage alike instead of biasing whichever ran during it.
+    """Seconds per stage and round (lists). Stages run round-robin so that load from other
+    processes on a shared machine hits every stage alike instead of biasing one of them.
     Each timed call follows an untimed one of the same stage (warm caches for every stage)."""
     import torch
 
@@ -57,7 +57,7 @@ def _time_interleaved(stages: dict, repeats: int, device: str) -> dict:
             fn()
             sync()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
 
 
 def _setup(preset: str, fusion: str, device: str, send_fraction: float, seed: int = 0,
@@ -106,7 +106,7 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
     from mash_ros.core.warp import match_and_confidence, select_cells
 
     cfg, model, image, state, query, responses = _setup(preset, "hard", device, send_fraction)
-    repeats = repeats or (30 if preset == "cpu" else 5)
+    repeats = repeats or (50 if preset == "cpu" else 5)
     q1, k1 = query.unsqueeze(0), state.key
     with torch.no_grad():
         volume = cost_volume(model.qk_transform(q1), k1)
@@ -130,14 +130,21 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
         stages[f"fuse.{fusion}"] = (lambda m=m2, s=st2, r=resp2: m.fuse(s, r))
         stages[f"fuse.{fusion}.no_responses"] = (lambda m=m2, s=st2: m.fuse(s, []))
     with torch.no_grad():
-        ms = _time_interleaved(stages, repeats, device)
-    t = ms["backbone"]
+        times = _time_interleaved(stages, repeats, device)
+    ms = {k: statistics.median(v) for k, v in times.items()}
+
+    def ratio(*names):
+        """Median over rounds of (sum of the stages) / backbone, paired within each round, so
+        that load from other processes cancels instead of adding noise to a ratio of medians."""
+        return statistics.median(sum(times[n][i] for n in names) / times["backbone"][i]
+                                 for i in range(repeats))
+
     ratios = {
-        "encode": ms["encode"] / t,
-        "respond": ms["respond"] / t,
-        **{f"target.{f}": (ms["encode"] + ms[f"fuse.{f}"]) / t
-           for f in ("hard", "soft", "stacked")},
-        "supporter": (ms["encode"] + ms["respond"]) / t,
+        "encode": ratio("encode"),
+        "respond": ratio("respond"),
+        **{f"target.{f}": ratio("encode", f"fuse.{f}") for f in ("hard", "soft", "stacked")},
+        "supporter": ratio("encode", "respond"),
+        **{f"fuse.{f}": ratio(f"fuse.{f}") for f in ("hard", "soft", "stacked")},
     }
     params = {name: sum(p.numel() for p in mod.parameters())
               for name, mod in model.named_children()}
@@ -147,6 +154,7 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
         "responses_fused": cfg.num_agents - 1,
         "cells_per_response": max(1, int(round(send_fraction * cfg.num_cells))),
         "median_ms": {k: round(v * 1e3, 3) for k, v in ms.items()},
+        "min_ms": {k: round(min(v) * 1e3, 3) for k, v in times.items()},
         "ratio_to_backbone_t": {k: round(v, 3) for k, v in ratios.items()},
         "paper_ratio_to_t": {"target": 1.09, "supporter": 1.69},
         "parameters": params,

@@ -132,3 +132,75 @@ def test_gradients_reach_every_parameter(kind, fusion):
     for name, param in model.named_parameters():
         assert param.grad is not None, f"{name} got no gradient"
         assert param.grad.abs().sum() > 0, f"{name} has an all-zero gradient"
+
+
+class TinyBackbone(SegmentationBackbone):
+    """Any segmentation net with a stride-8 feature map plugs into MASH."""
+
+    def __init__(self, num_classes):
+        super().__init__()
+        self.num_classes, self.feature_channels, self.feature_stride = num_classes, 12, 8
+        self.down = nn.Conv2d(3, 12, 8, stride=8)
+        self.head = nn.Conv2d(12, num_classes, 1)
+
+    def forward(self, image):
+        f = self.down(image)
+        return f, nn.functional.interpolate(self.head(f), scale_factor=8.0)
+
+
+def test_other_backbone_plugs_in():
+    from mash_ros.core.handshake import build_key_encoder, build_query_encoder
+    from mash_ros.core.mash import build_mash
+
+    cfg = tiny()
+    reference = build_mash(cfg)
+    backbone = TinyBackbone(cfg.num_classes)
+    model = type(reference)(backbone, build_query_encoder(cfg, 12), build_key_encoder(cfg, 12),
+                            reference.qk_transform, reference.smoother, reference.fusion,
+                            cfg.num_classes, cfg.patch_size).eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 3, 64, 64))
+        state = model.encode(torch.rand(1, 3, 64, 64))
+        fused = model.fuse(state, [model.respond(state.query[0], state)])
+    assert out["probs"].shape == (1, 8, 64, 64) and fused.shape == (8, 64, 64)
+
+
+@pytest.mark.parametrize("preset", ["cpu", "paper"])
+def test_baselines_build_for_presets(preset):
+    cfg = load_preset(preset)
+    n, c = cfg.num_agents, cfg.num_classes
+    first_conv = {k: next(m for m in build_model(cfg, k).modules() if isinstance(m, nn.Conv2d))
+                  for k in ("input_stack", "output_stack", "warped_output_stack")}
+    assert first_conv["input_stack"].in_channels == 3 * n
+    heads = {k: build_model(cfg, k).head.net[0].in_channels
+             for k in ("output_stack", "warped_output_stack")}
+    assert heads == {"output_stack": n * c, "warped_output_stack": n * c + n - 1}
+    if preset == "cpu":  # full-size forward with the preset's 6 agents is cheap here
+        gt = torch.randint(-1, cfg.num_cells + 1, (1, n - 1, cfg.grid_height, cfg.grid_width))
+        for kind in MODEL_KINDS:
+            with torch.no_grad():
+                out = build_model(cfg, kind).eval()(torch.rand(1, n, 3, 128, 128), gt_corr=gt)
+            assert out["probs"].shape == (1, c, 128, 128)
+
+
+def test_single_agent_snapshot_is_single_agent_output():
+    model = build_model(tiny()).eval()
+    images = torch.rand(2, 1, 3, 64, 64)
+    with torch.no_grad():
+        out = model(images)
+        state = model.encode(images[:, 0])
+    assert out["corr_logits"].shape[1] == 0
+    assert torch.equal(out["probs"], state.probs)
+
+
+def test_correspondence_loss_ignores_unknown():
+    from mash_ros.core.losses import correspondence_loss
+
+    logits = torch.randn(1, 2, 65, 8, 8)
+    gt = torch.randint(0, 65, (1, 2, 8, 8))
+    full = correspondence_loss(logits, gt)
+    gt_masked = gt.clone()
+    gt_masked[0, 1] = -1
+    assert torch.isclose(correspondence_loss(logits, gt_masked),
+                         correspondence_loss(logits[:, :1], gt[:, :1]))
+    assert torch.isclose(full, nn.functional.cross_entropy(logits[0], gt[0]))

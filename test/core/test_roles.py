@@ -226,3 +226,18 @@ def test_exported_roles_match_eager():
         assert eager[0].numel() > 0
         for a, b in zip(eager, exported(*args)):
             assert torch.allclose(a.float(), b.float(), atol=1e-6)
+
+
+def test_half_precision_wire_tensors_are_accepted():
+    """Codecs may hand over float16 queries/patches: the roles cast them, results stay close."""
+    images = overlapping_views()
+    model = calibrated_model(tiny(), images)
+    with torch.no_grad():
+        t, s = model.encode(images[0, 0:1]), model.encode(images[0, 1:2])
+        exact = model.respond(t.query[0], s)
+        half = model.respond(t.query[0].half(), s)
+        assert torch.equal(exact.cell_ids, half.cell_ids) or abs(
+            exact.num_cells - half.num_cells) <= 2
+        r16 = Response(exact.cell_ids, exact.patches.half(), exact.confidence.half(),
+                       exact.source_cells, exact.grid_size)
+        assert torch.allclose(model.fuse(t, [r16]), model.fuse(t, [exact]), atol=2e-3)
