@@ -2,10 +2,11 @@
 
 A target pixel with planar depth z is lifted to 3-D with the target pose, projected into the
 supporter, and matched if it lands inside the supporter image and agrees with the supporter's
-own un-obstructed depth there (within ``rel_tol`` relative + ``abs_tol`` metres of the depth
-range of the 2x2 supporter pixels around the projection, and the nearest supporter pixel must see
-a surface). Sky pixels (infinite depth) are points at infinity: they match where the supporter
-sees sky in the same direction. Works on numpy arrays; ``torch`` is not needed.
+own un-obstructed depth there: within ``rel_tol`` relative + ``abs_tol`` metres of the
+supporter depth interpolated bilinearly in inverse depth (exact on planes, conservative at depth
+edges) at the projection, and the nearest supporter pixel must see a surface. Sky pixels
+(infinite depth) are points at infinity: they match where the supporter sees sky in the same
+direction. Works on numpy arrays; ``torch`` is not needed.
 
 Cell correspondences (the model's grid, stride ``s``): cell (y, x) of the target is represented
 by its centre pixel coordinate ``(s*x + (s-1)/2, s*y + (s-1)/2)``; its value is the supporter cell
@@ -47,16 +48,17 @@ def reproject(uv_t: np.ndarray, depth_uv: np.ndarray, K: np.ndarray, pose_t: np.
     ui = np.clip(np.rint(u), 0, w - 1).astype(np.int64)
     vi = np.clip(np.rint(v), 0, h - 1).astype(np.int64)
     d_near = depth_s[vi, ui].astype(np.float64)
-    u0 = np.clip(np.floor(u), 0, w - 1).astype(np.int64)
-    v0 = np.clip(np.floor(v), 0, h - 1).astype(np.int64)
+    # bilinear interpolation of inverse depth (exact on planes; sky = 0)
+    inv = 1.0 / depth_s.astype(np.float64)
+    uc, vc = np.clip(u, 0, w - 1), np.clip(v, 0, h - 1)
+    u0 = np.minimum(np.floor(uc).astype(np.int64), w - 2) if w > 1 else np.zeros_like(ui)
+    v0 = np.minimum(np.floor(vc).astype(np.int64), h - 2) if h > 1 else np.zeros_like(vi)
+    fu, fv = uc - u0, vc - v0
     u1, v1 = np.minimum(u0 + 1, w - 1), np.minimum(v0 + 1, h - 1)
-    quad = np.stack([depth_s[v0, u0], depth_s[v0, u1], depth_s[v1, u0], depth_s[v1, u1]],
-                    1).astype(np.float64)
-    fin = np.isfinite(quad)
-    dmin = np.where(fin, quad, np.inf).min(1)
-    dmax = np.where(fin, quad, -np.inf).max(1)
-    ok_surface = (np.isfinite(d_near) & (zs >= dmin * (1 - rel_tol) - abs_tol)
-                  & (zs <= dmax * (1 + rel_tol) + abs_tol))
+    inv_s = ((inv[v0, u0] * (1 - fu) + inv[v0, u1] * fu) * (1 - fv)
+             + (inv[v1, u0] * (1 - fu) + inv[v1, u1] * fu) * fv)
+    d_interp = 1.0 / np.maximum(inv_s, 1e-12)
+    ok_surface = np.isfinite(d_near) & (np.abs(zs - d_interp) <= rel_tol * zs + abs_tol)
     ok_sky = ~np.isfinite(d_near)
     valid = inside & np.where(sky, ok_sky, ok_surface)
     return np.stack([u, v], 1).astype(np.float32), valid

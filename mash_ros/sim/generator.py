@@ -32,6 +32,8 @@ class Snapshot:
     city_seed: int
     target: int
     obstruction_kind: str
+    obstruction_center: np.ndarray  # [3] world position of the obstruction
+    obstruction_radius: float      # its bounding radius, m
     rgb: np.ndarray              # [N, H, W, 3] uint8, obstructed views
     rgb_clean: np.ndarray        # [H, W, 3] uint8, target without the obstruction
     labels: np.ndarray           # [N, H, W] uint8 un-obstructed class ids 0..7
@@ -113,7 +115,8 @@ class EpisodeRenderer:
         corr = cell_correspondences(depth_cells, depth, self.K, poses, cfg.stride)
         return Snapshot(
             index=frame if index is None else index, episode=self.episode, frame=frame, time=t,
-            city_seed=self.city_seed, target=target, obstruction_kind=obs.kind, rgb=rgb,
+            city_seed=self.city_seed, target=target, obstruction_kind=obs.kind,
+            obstruction_center=obs.center, obstruction_radius=obs.radius, rgb=rgb,
             rgb_clean=rgb_clean, labels=hit.cls.reshape(n, h, w), mask=mask.reshape(n, h, w),
             depth=depth.astype(np.float16),
             obstruction_depth=np.where(mask, t_obs, np.inf).reshape(n, h, w).astype(np.float16),

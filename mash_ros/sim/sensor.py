@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 EXPOSURE = 0.8
 SHOULDER = 0.3
 

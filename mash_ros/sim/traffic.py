@@ -31,7 +31,7 @@ class Traffic:
         self.s0 = rng.uniform(-span, span, n)
         self.speed = rng.uniform(5.0, 11.0, n)
         self.span = span
-        tris, cls, mat, color, obj = [], [], [], [], []
+        tris, mat, color, obj = [], [], [], []
         for k in range(n):
             parts, _ = car_template(rng)
             t = np.concatenate([p[0] for p in parts])

@@ -23,14 +23,15 @@ DT = 0.1
 class SwarmConfig:
     speed: tuple[float, float] = (3.5, 6.5)          # leader speed, m/s
     explore_time: tuple[float, float] = (4.0, 9.0)   # seconds at each intersection
-    altitude: tuple[float, float] = (9.0, 15.0)      # m above the road
-    pitch_deg: tuple[float, float] = (14.0, 30.0)    # camera pitched down
-    spread_along: float = 6.0                        # std of the along-street offset, m
-    spread_across: float = 0.55                      # std across, fraction of the corridor
-    yaw_amp_deg: tuple[float, float] = (20.0, 75.0)  # yaw sweep amplitude around the heading
+    altitude: tuple[float, float] = (8.0, 14.0)      # m above the road
+    pitch_deg: tuple[float, float] = (15.0, 32.0)    # camera pitched down
+    spread_along: float = 3.5                        # std of the along-street offset, m
+    spread_across: float = 0.5                       # std across, fraction of the corridor
+    yaw_amp_deg: tuple[float, float] = (20.0, 70.0)  # yaw sweep amplitude around the heading
     yaw_period: tuple[float, float] = (7.0, 22.0)    # seconds per sweep
     yaw_rate_deg: tuple[float, float] = (25.0, 70.0)  # max yaw rate
-    yaw_bias_deg: float = 25.0                       # constant per-drone yaw offset (std)
+    yaw_bias_deg: float = 15.0                       # constant per-drone yaw offset (std)
+    explore_yaw_deg: float = 115.0                   # explore: random yaw within ± of the heading
     min_separation: float = 2.5
     warmup: float = 8.0
 
@@ -133,7 +134,7 @@ class Swarm:
                         half = self.corridor_half(nxt[0], nxt[1], horiz)
                         goal_xy[a] = c + dirv * rng.uniform(-4, 16) + perp * rng.uniform(
                             -half, half) * 0.8
-                        goal_yaw[a] = rng.uniform(-np.pi, np.pi)
+                        goal_yaw[a] = heading + np.deg2rad(rng.uniform(-1, 1) * cfg.explore_yaw_deg)
                 leader = self.node(*cur) + seg / max(seg_len, 1e-9) * s
                 heading_target = np.arctan2(seg[1], seg[0])
             else:
