@@ -91,7 +91,7 @@ def _shape(kind: str, rng: np.random.Generator, R: np.ndarray, scale: float,
             a, b = stems[rng.integers(len(stems))]
             p = a + (b - a) * rng.uniform(0.2, 1.0) + rng.normal(0, 0.07, 3)
             size = rng.uniform(0.07, 0.13) * (1.0 if kind == "branch" else 1.4)
-            add(ellipsoid(p, (size, size * 0.45, 0.008), 0, rotation=random_rotation(rng, False)),
+            add(ellipsoid(p, (size, size * 0.45, 0.008), 1, rotation=random_rotation(rng, False)),
                 Material.LEAF, leaf_col * rng.uniform(0.7, 1.3))
     elif kind == "balloon":
         col = BRIGHT[rng.integers(len(BRIGHT))]

@@ -53,18 +53,20 @@ def shade(hit: Hit, o: np.ndarray, d: np.ndarray, fx: float, city, shadow_layers
     dist = t * np.linalg.norm(d[sel], axis=1)
     cos_v = np.abs(facing)
     fp = (dist / fx / np.maximum(cos_v, 0.25)).astype(np.float32)
-    albedo = np.zeros((len(sel), 3), np.float32)
-    gloss = np.zeros(len(sel), np.float32)
+    albedo = np.empty((len(sel), 3), np.float32)
+    gloss = np.empty(len(sel), np.float32)
     ns = ng.copy()
     mats = hit.mat[sel]
-    for m in np.unique(mats):
-        k = mats == m
-        h = Hits(p[k], ng[k], v[k], hit.color[sel][k], hit.params[sel][k], hit.obj[sel][k],
-                 fp[k], city.world_seed)
-        a, g, nrm = SHADERS[Material(int(m))](h)
-        albedo[k], gloss[k] = a, g
+    order = np.argsort(mats, kind="stable")
+    bounds = np.flatnonzero(np.diff(mats[order])) + 1
+    for idx in np.split(order, bounds):  # one group per material
+        rows = sel[idx]
+        h = Hits(p[idx], ng[idx], v[idx], hit.color[rows], hit.params[rows], hit.obj[rows],
+                 fp[idx], city.world_seed)
+        a, g, nrm = SHADERS[Material(int(mats[idx[0]]))](h)
+        albedo[idx], gloss[idx] = a, g
         if nrm is not None:
-            ns[k] = nrm
+            ns[idx] = nrm
     L = city.sun_dir.astype(np.float32)
     ndl = np.clip(ns @ L, 0.0, 1.0) * (ng @ L > -0.2)
     lit = np.flatnonzero(ndl > 0)

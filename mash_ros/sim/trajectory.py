@@ -27,7 +27,7 @@ class SwarmConfig:
     pitch_deg: tuple[float, float] = (15.0, 32.0)    # camera pitched down
     spread_along: float = 3.5                        # std of the along-street offset, m
     spread_across: float = 0.5                       # std across, fraction of the corridor
-    yaw_amp_deg: tuple[float, float] = (20.0, 70.0)  # yaw sweep amplitude around the heading
+    yaw_amp_deg: tuple[float, float] = (20.0, 62.0)  # yaw sweep amplitude around the heading
     yaw_period: tuple[float, float] = (7.0, 22.0)    # seconds per sweep
     yaw_rate_deg: tuple[float, float] = (25.0, 70.0)  # max yaw rate
     yaw_bias_deg: float = 15.0                       # constant per-drone yaw offset (std)
