@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.classes import ALL_CLASSES, NUM_CLASSES
+from ..core.classes import NUM_CLASSES, SCENE_CLASSES
 from .correspondence import overlap
 
 PAPER = {"overlap_mean": 0.37, "overlap_std": 0.15, "pose_distance_m": 8.7,
@@ -31,7 +31,9 @@ class StatsAccumulator:
         self.angles: list[float] = []
         self.yaw_diffs: list[float] = []
         self.coverage: list[float] = []
-        self.class_counts = np.zeros(NUM_CLASSES + 1, np.int64)
+        self.class_counts = np.zeros(NUM_CLASSES, np.int64)
+        self.obstructed_pixels = 0
+        self.pixels = 0
         self.kinds: dict[str, int] = {}
         self.altitudes: list[float] = []
         self.snapshots = 0
@@ -54,7 +56,10 @@ class StatsAccumulator:
         self.altitudes += poses[:, 2, 3].tolist()
         if labels is not None:
             self.class_counts += np.bincount(np.asarray(labels).ravel(),
-                                             minlength=NUM_CLASSES + 1)[: NUM_CLASSES + 1]
+                                             minlength=NUM_CLASSES)[:NUM_CLASSES]
+        if mask is not None:
+            self.obstructed_pixels += int(np.asarray(mask).sum())
+            self.pixels += int(np.asarray(mask).size)
         if mask is not None and target is not None:
             self.coverage.append(float(np.asarray(mask)[target].mean()))
         if kind is not None:
@@ -87,7 +92,10 @@ class StatsAccumulator:
         if self.class_counts.sum():
             freq = self.class_counts / self.class_counts.sum()
             out["class_frequency"] = {name: round(float(f), 4)
-                                      for name, f in zip(ALL_CLASSES, freq)}
+                                      for name, f in zip(SCENE_CLASSES, freq)}
+        if self.pixels:
+            out["obstructed_pixel_fraction_all_views"] = round(self.obstructed_pixels
+                                                               / self.pixels, 4)
         if self.kinds:
             out["obstruction_kinds"] = dict(sorted(self.kinds.items()))
         return out
@@ -110,8 +118,11 @@ def format_summary(s: dict) -> str:
                      f"range {100 * c['min']:.1f}–{100 * c['max']:.1f}%, "
                      f"{100 * c['in_10_35']:.0f}% of snapshots in 10–35%")
     if "class_frequency" in s:
-        lines.append("classes: " + ", ".join(f"{k} {100 * v:.1f}%"
-                                             for k, v in s["class_frequency"].items()))
+        lines.append("classes (un-obstructed): " + ", ".join(
+            f"{k} {100 * v:.1f}%" for k, v in s["class_frequency"].items()))
+    if "obstructed_pixel_fraction_all_views" in s:
+        lines.append("obstructed pixels over all views: "
+                     f"{100 * s['obstructed_pixel_fraction_all_views']:.1f}%")
     if "obstruction_kinds" in s:
         lines.append("obstructions: " + ", ".join(f"{k} {v}"
                                                   for k, v in s["obstruction_kinds"].items()))
