@@ -44,7 +44,8 @@ class StatsAccumulator:
         ov = overlap(corr)
         off = ~np.eye(n, dtype=bool)
         self.overlaps += ov[off].tolist()
-        self.snapshot_overlaps.append(float(ov[off].mean()))
+        if n > 1:
+            self.snapshot_overlaps.append(float(ov[off].mean()))
         for i in range(n):
             for j in range(i + 1, n):
                 self.distances.append(float(np.linalg.norm(poses[i, :3, 3] - poses[j, :3, 3])))
