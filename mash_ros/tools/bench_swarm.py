@@ -37,14 +37,15 @@ def cpu_seconds(pid: int) -> float:
 
 def load_snapshots(data: str | None, count: int, agents: int) -> np.ndarray:
     """uint8 [count, agents, H, W, 3] camera images from the simulator's data set."""
-    from mash_ros.sim.dataset import SwarmDataset, sample_dir
+    from mash_ros.sim.dataset import MashSimDataset
+    from mash_ros.sim.sample import ensure_sample
 
-    dataset = SwarmDataset(data or sample_dir())
-    if dataset.num_agents < agents:
-        raise ValueError(f"{dataset.root} has {dataset.num_agents} drones, need {agents}")
-    images = [dataset[i % len(dataset)]["rgb"][:agents].permute(0, 2, 3, 1).numpy()
+    dataset = MashSimDataset(data or ensure_sample(), keys=("rgb",))
+    images = [dataset[i % len(dataset)]["rgb"].permute(0, 2, 3, 1).numpy()
               for i in range(count)]
-    return np.stack(images)
+    if images[0].shape[0] < agents:
+        raise ValueError(f"the data has {images[0].shape[0]} drones per snapshot, need {agents}")
+    return np.stack(images)[:, :agents]
 
 
 def eq3_prediction(cfg, num_agents: int, cells_per_answer: float, query_encoding: str,
