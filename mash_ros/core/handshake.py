@@ -12,6 +12,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+SIAMESE_EXTRA_SCALE = 0.1  # see siamese_init
 DISTANCE_EPS = 1e-6  # inside the sqrt: d/dx sqrt(x) is infinite at 0 (exact matches)
 # (passed as a default argument: TorchScript cannot read module-level floats)
 
@@ -67,6 +68,38 @@ def cost_volume(p: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     A softmax over channels turns a target cell's column into its matching distribution.
     """
     return torch.cat([-pairwise_l2(p, k), no_match_score(p)], dim=1)
+
+
+@torch.no_grad()
+def siamese_init(query_encoder: PointwiseEncoder, key_encoder: PointwiseEncoder,
+                 qk_transform: nn.Conv2d) -> None:
+    """Start the handshake as a plain feature matcher: QK(query(f)) == key(f) for every f.
+
+    Independently initialised encoders give unrelated p and k at init, so the cost volume starts
+    as noise and the correspondence loss first has to align two random maps (slow: hundreds of
+    steps before any real match wins over no-match, even though raw backbone features already
+    match most cells). Here the query encoder copies the key encoder's layers, the key's last
+    K-Q output channels and the transform's matching rows start small (not zero: a dimension
+    where p = k = 0 exactly gets no gradient and would stay dead), and the Q->K transform starts
+    as the embedding [I; small], so p ~= k for identical features. Training is free to make the
+    two sides asymmetric. Needs identical hidden widths; otherwise the encoders keep their
+    default init.
+    """
+    q_layers = [m for m in query_encoder.net if isinstance(m, nn.Conv2d)]
+    k_layers = [m for m in key_encoder.net if isinstance(m, nn.Conv2d)]
+    if [m.weight.shape for m in q_layers[:-1]] != [m.weight.shape for m in k_layers[:-1]]:
+        return
+    q_dim = q_layers[-1].out_channels
+    for q_conv, k_conv in zip(q_layers[:-1], k_layers[:-1]):
+        q_conv.weight.copy_(k_conv.weight)
+        q_conv.bias.copy_(k_conv.bias)
+    k_layers[-1].weight[q_dim:].mul_(SIAMESE_EXTRA_SCALE)
+    k_layers[-1].bias[q_dim:].mul_(SIAMESE_EXTRA_SCALE)
+    q_layers[-1].weight.copy_(k_layers[-1].weight[:q_dim])
+    q_layers[-1].bias.copy_(k_layers[-1].bias[:q_dim])
+    qk_transform.weight.mul_(SIAMESE_EXTRA_SCALE)
+    qk_transform.weight[:q_dim, :, 0, 0].copy_(torch.eye(q_dim))
+    qk_transform.bias.zero_()
 
 
 def build_query_encoder(cfg, feature_channels: int) -> PointwiseEncoder:

@@ -18,6 +18,7 @@ from mash_ros.core.handshake import (
     build_key_encoder,
     build_query_encoder,
     build_query_key_transform,
+    siamese_init,
 )
 from mash_ros.core.roles import AgentState, EncodeRole, FuseRole, RespondRole, Response
 from mash_ros.core.smoothing import build_smoother
@@ -143,11 +144,15 @@ def _check_single(state: AgentState) -> None:
 
 def build_mash(cfg) -> MASH:
     backbone = build_backbone(cfg)
+    query_encoder = build_query_encoder(cfg, backbone.feature_channels)
+    key_encoder = build_key_encoder(cfg, backbone.feature_channels)
+    qk_transform = build_query_key_transform(cfg)
+    siamese_init(query_encoder, key_encoder, qk_transform)  # matcher works from step 0
     return MASH(
         backbone=backbone,
-        query_encoder=build_query_encoder(cfg, backbone.feature_channels),
-        key_encoder=build_key_encoder(cfg, backbone.feature_channels),
-        qk_transform=build_query_key_transform(cfg),
+        query_encoder=query_encoder,
+        key_encoder=key_encoder,
+        qk_transform=qk_transform,
         smoother=build_smoother(cfg),
         fusion=build_fusion(cfg),
         num_classes=cfg.num_classes,

@@ -143,3 +143,20 @@ def test_scatter_cells():
                                       2, 2, 3, 8)
     assert torch.equal(probs[:, 8:, 8:], patches[1]) and probs[:, :8, 8:].abs().sum() == 0
     assert conf.tolist() == [[.5, 0], [0, .75]] and mask.tolist() == [[1, 0], [0, 1]]
+
+
+@pytest.mark.parametrize("q_dim,k_dim", [(32, 32), (8, 32)])
+def test_siamese_init_matches_identical_features(q_dim, k_dim):
+    from mash_ros.core.config import load_preset
+    from mash_ros.core.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(load_preset("cpu", query_dim=q_dim, key_dim=k_dim))
+    f = torch.randn(1, model.backbone.feature_channels, 16, 16)
+    with torch.no_grad():
+        p, k = model.qk_transform(model.query_encoder(f)), model.key_encoder(f)
+        vol = cost_volume(p, k)
+    if q_dim == k_dim:
+        assert torch.allclose(p, k, atol=1e-5)
+    # from the first step, every cell's best raw match is itself (not noise, not no-match)
+    assert torch.equal(vol.argmax(1).view(-1), torch.arange(256))

@@ -78,7 +78,9 @@ def test_role_api_equals_centralized(fusion, setting):
         with torch.no_grad():
             out = model(images, target=target)
             sent = out["send_mask"]
-            assert 0 < sent.sum() < sent.numel()  # the selection is non-trivial
+            assert sent.sum() > 0
+            if setting["threshold"] or setting["budget"]:
+                assert sent.sum() < sent.numel()  # the selection bites
             for b in range(B):
                 fused, responses = per_role(model, images, b, target)
                 assert fused.shape == (8, SIDE, SIDE)
