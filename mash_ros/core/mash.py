@@ -29,7 +29,9 @@ class MASH(nn.Module):
     """Multi-Agent Spatial Handshaking network (paper Fig. 2).
 
     ``confidence_threshold`` and ``cell_budget`` are plain attributes (not weights): a node may
-    change them at run time.
+    change them at run time. Deployment: ``model.eval()`` and call the roles under
+    ``torch.inference_mode()``; each role call wraps the shared submodules in a fresh role
+    module (~10 us), so weights loaded or thresholds changed later are always the ones used.
     """
 
     def __init__(self, backbone: nn.Module, query_encoder: nn.Module, key_encoder: nn.Module,

@@ -204,3 +204,18 @@ def test_correspondence_loss_ignores_unknown():
     assert torch.isclose(correspondence_loss(logits, gt_masked),
                          correspondence_loss(logits[:, :1], gt[:, :1]))
     assert torch.isclose(full, nn.functional.cross_entropy(logits[0], gt[0]))
+
+
+def test_core_never_imports_ros():
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    code = ("import sys, mash_ros.core.models, mash_ros.core.losses, mash_ros.core.config\n"
+            "ros = ('rclpy', 'rosidl_runtime_py')\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] in ros]")
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
