@@ -2,9 +2,10 @@
 
 t = one SegNet forward. Target = encode + fuse (N-1 responses); supporter = encode + respond to one
 query. The paper reports 1.09t / 1.69t (RTX 2080, 256x256). Times are medians over repeats of
-single-image calls (batch 1, as a node runs them); memory is the peak-RSS increase of one call of
-each role in a fresh subprocess (VmHWM after resetting it via /proc/self/clear_refs; torch
-allocations are invisible to tracemalloc). The first call includes one-off allocator/oneDNN costs.
+single-image calls (batch 1, inference mode, as a node runs them); memory is the peak-RSS
+increase of one call of each role in a fresh subprocess (VmHWM after resetting it via
+/proc/self/clear_refs; torch allocations are invisible to tracemalloc). The first call includes
+one-off allocator/oneDNN costs.
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def _setup(preset: str, fusion: str, device: str, send_fraction: float, seed: in
     image = torch.rand(1, 3, cfg.image_height, cfg.image_width, device=device)
     gh, gw, c = cfg.grid_height, cfg.grid_width, cfg.num_classes
     if encode:
-        with torch.no_grad():
+        with torch.inference_mode():
             state = model.encode(image)
     else:
         logits = torch.randn(1, c, cfg.image_height, cfg.image_width, device=device)
@@ -102,15 +103,22 @@ def _setup(preset: str, fusion: str, device: str, send_fraction: float, seed: in
 def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -> dict:
     import torch
 
-    from mash_ros.core.handshake import cost_volume
+    from mash_ros.core.handshake import cost_volume, no_match_score
     from mash_ros.core.warp import match_and_confidence, select_cells
 
     cfg, model, image, state, query, responses = _setup(preset, "hard", device, send_fraction)
     repeats = repeats or (50 if preset == "cpu" else 5)
     q1, k1 = query.unsqueeze(0), state.key
-    with torch.no_grad():
+    with torch.inference_mode():
         volume = cost_volume(model.qk_transform(q1), k1)
         logits = model.smoother(volume)
+        features, seg_logits = model.backbone(image)
+
+    def heads():
+        """Everything encode adds to the backbone: query/key encoders, own confidence, softmax."""
+        q = model.query_encoder(features)
+        return (q, model.key_encoder(features), torch.softmax(seg_logits, 1),
+                model.self_confidence(no_match_score(model.qk_transform(q))))
 
     def select():
         conf, match = match_and_confidence(logits)
@@ -120,6 +128,7 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
     stages = {
         "backbone": lambda: model.backbone(image),
         "encode": lambda: model.encode(image),
+        "encode.heads": heads,
         "respond": lambda: model.respond(query, state),
         "respond.qk_and_cost_volume": lambda: cost_volume(model.qk_transform(q1), k1),
         "respond.smoother": lambda: model.smoother(volume),
@@ -129,7 +138,7 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
         _, m2, _, st2, _, resp2 = _setup(preset, fusion, device, send_fraction)
         stages[f"fuse.{fusion}"] = (lambda m=m2, s=st2, r=resp2: m.fuse(s, r))
         stages[f"fuse.{fusion}.no_responses"] = (lambda m=m2, s=st2: m.fuse(s, []))
-    with torch.no_grad():
+    with torch.inference_mode():
         times = _time_interleaved(stages, repeats, device)
     ms = {k: statistics.median(v) for k, v in times.items()}
 
@@ -145,6 +154,14 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
         **{f"target.{f}": ratio("encode", f"fuse.{f}") for f in ("hard", "soft", "stacked")},
         "supporter": ratio("encode", "respond"),
         **{f"fuse.{f}": ratio(f"fuse.{f}") for f in ("hard", "soft", "stacked")},
+        "encode.heads": ratio("encode.heads"),
+    }
+    # the same totals from the small parts (1 + what each role adds to the backbone): robust to
+    # the +-5% noise that load from other processes puts on the backbone-sized encode time
+    parts = {
+        **{f"target.{f}": 1 + ratios["encode.heads"] + ratios[f"fuse.{f}"]
+           for f in ("hard", "soft", "stacked")},
+        "supporter": 1 + ratios["encode.heads"] + ratios["respond"],
     }
     params = {name: sum(p.numel() for p in mod.parameters())
               for name, mod in model.named_children()}
@@ -156,6 +173,7 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
         "median_ms": {k: round(v * 1e3, 3) for k, v in ms.items()},
         "min_ms": {k: round(min(v) * 1e3, 3) for k, v in times.items()},
         "ratio_to_backbone_t": {k: round(v, 3) for k, v in ratios.items()},
+        "ratio_to_backbone_t_from_parts": {k: round(v, 3) for k, v in parts.items()},
         "paper_ratio_to_t": {"target": 1.09, "supporter": 1.69},
         "parameters": params,
     }
@@ -187,7 +205,7 @@ def measure_role_memory(preset: str, role: str, device: str = "cpu",
     calls = {"backbone": lambda: model.backbone(image), "encode": lambda: model.encode(image),
              "respond": lambda: model.respond(query, state),
              "fuse": lambda: model.fuse(state, responses)}
-    with torch.no_grad():
+    with torch.inference_mode():
         before = _status_mib("VmRSS")
         if not _reset_peak_rss():  # fall back to the lifetime peak (may hide the call's peak)
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -235,4 +253,6 @@ def run(args) -> dict:
             entry["memory"] = _memory(preset, args.device, args.threads, args.send_fraction)
         results["presets"][preset] = entry
         print(f"{preset}: " + json.dumps(entry["ratio_to_backbone_t"]), flush=True)
+        print(f"{preset} from parts: " + json.dumps(entry["ratio_to_backbone_t_from_parts"]),
+              flush=True)
     return results
