@@ -11,7 +11,10 @@ CONSOLE_SCRIPTS = [
     # command-line tools
     "mash-bench = mash_ros.tools.bench:main",
     "mash-demo = mash_ros.tools.demo:main",
+    "mash-evaluate-bag = mash_ros.tools.evaluate_bag:main",
     "mash-exchange-peer = mash_ros.tools.exchange_peer:main",
+    "mash-record = mash_ros.tools.record:main",
+    "mash-replay = mash_ros.tools.replay:main",
     "mash-sim = mash_ros.tools.sim:main",
     "mash-swarm = mash_ros.tools.swarm:main",
 ]

@@ -1,7 +1,7 @@
 """Two separate OS processes trade QueryMap and SegPatches over Fast DDS on loopback."""
 import pytest
 
-from mash_ros.tools.demo import run_exchange
+from mash_ros.tools.exchange import run_exchange
 
 pytestmark = pytest.mark.integration
 

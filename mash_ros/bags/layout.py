@@ -1,0 +1,88 @@
+"""Topic names the bag tools agree on: cameras, ground truth, swarm outputs, replay markers.
+
+Input bags follow AirSim's ROS 2 wrapper (``/airsim_node/<vehicle>/<camera>/Scene``) plus the
+simulator's ground truth (``mash_ros.sim.bag``); outputs are the drone nodes' topics under the
+drone's namespace (``/<agent>/mash/…``, agent = AirSim vehicle name by default).
+"""
+from __future__ import annotations
+
+import re
+
+from mash_ros.bags.errors import BagError
+
+CAMERA_REGEX = r"^/airsim_node/(?P<agent>[^/]+)/(?P<camera>[^/]+)/Scene$"
+DEFAULT_CAMERA = "front_center"
+
+GT_TARGET = "/mash_gt/target"                   # std_msgs/UInt8: index i of drone_i
+GT_LABELS = "/mash_gt/labels"                   # mono8, the target's un-obstructed class ids
+GT_MASK = "/mash_gt/obstruction_mask"           # mono8, 255 inside the obstruction
+GT_DRONE_LABELS = "/mash_gt/{agent}/labels"     # mono8, every drone's un-obstructed ids
+GT_TOPICS = (GT_TARGET, GT_LABELS, GT_MASK)
+
+FUSED = "/{agent}/mash/segmentation"
+SINGLE = "/{agent}/mash/segmentation_single"
+QUERY = "/{agent}/mash/query"
+PATCHES = "/{agent}/mash/patches"
+BANDWIDTH = "/{agent}/mash/bandwidth"
+OUTPUT_REGEX = r"^/(?P<agent>[^/]+)/mash/segmentation$"
+
+# Written by mash-replay: one sensor_msgs/TimeReference per camera image it publishes,
+# header.stamp = the image's stamp, time_ref = wall-clock publish time, source = the agent,
+# header.frame_id = WARMUP for warm-up images (not part of the bag's frames).
+MARKERS = "/mash_replay/frames"
+WARMUP = "warmup"
+# Written by mash-record: std_msgs/String JSON {"topics": {topic: messages}, "path": …}.
+RECORDER_STATUS = "/mash_record/status"
+
+# Topics mash-record takes by default, with their types.
+RECORD_TYPES = {FUSED: "sensor_msgs/msg/Image", SINGLE: "sensor_msgs/msg/Image",
+                QUERY: "mash_msgs/msg/QueryMap", PATCHES: "mash_msgs/msg/SegPatches",
+                BANDWIDTH: "mash_msgs/msg/BandwidthReport"}
+MARKER_TYPE = "sensor_msgs/msg/TimeReference"
+
+
+def target_agent(index: int) -> str:
+    """Agent name of the target index in ``/mash_gt/target`` (the simulator's naming)."""
+    return f"drone_{index}"
+
+
+def natural_key(name: str):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def find_cameras(topics: dict[str, str], regex: str = CAMERA_REGEX,
+                 camera: str | None = None) -> dict[str, str]:
+    """{agent: camera topic} of the Image topics matching ``regex`` (named group ``agent``,
+    optional group ``camera``). With several cameras per agent, ``camera`` picks one
+    (default: front_center if there, else BagError naming the choices)."""
+    pattern = re.compile(regex)
+    if "agent" not in pattern.groupindex:
+        raise ValueError(f"camera regex {regex!r} needs a named group (?P<agent>…)")
+    found: dict[str, dict[str, str]] = {}
+    for topic, msgtype in topics.items():
+        match = pattern.match(topic)
+        if match and msgtype == "sensor_msgs/msg/Image":
+            cam = match.groupdict().get("camera") or ""
+            found.setdefault(match["agent"], {})[cam] = topic
+    cameras = {}
+    for agent in sorted(found, key=natural_key):
+        options = found[agent]
+        if camera is not None:
+            if camera not in options:
+                raise BagError(f"agent {agent} has no camera {camera!r} "
+                               f"(cameras: {', '.join(sorted(options))})")
+            cameras[agent] = options[camera]
+        elif len(options) == 1:
+            cameras[agent] = next(iter(options.values()))
+        elif DEFAULT_CAMERA in options:
+            cameras[agent] = options[DEFAULT_CAMERA]
+        else:
+            raise BagError(f"agent {agent} has several cameras ({', '.join(sorted(options))}): "
+                           f"choose one with --camera")
+    return cameras
+
+
+def agents_with_outputs(topics) -> list[str]:
+    """Agents whose fused segmentation topic is among ``topics``."""
+    pattern = re.compile(OUTPUT_REGEX)
+    return sorted((m["agent"] for m in map(pattern.match, topics) if m), key=natural_key)
