@@ -140,3 +140,21 @@ def test_writer_round_trip_with_mash_msgs(tmp_path, storage):
         assert back.agent_id == "drone_1" and back.topics[0].bytes == 700
     with pytest.raises(BagError, match="already exists"):
         BagWriter(tmp_path / "out", storage)
+
+
+@pytest.mark.parametrize("mode", ["FILE", "MESSAGE"])
+def test_zstd_compressed_bags_read_like_plain_ones(bag, tmp_path, mode):
+    """`ros2 bag record --compression-mode file|message` bags (zstd)."""
+    from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
+
+    out = tmp_path / "zstd"
+    writer = Writer(out, version=9, storage_plugin=StoragePlugin.SQLITE3)
+    writer.set_compression(CompressionMode[mode], CompressionFormat.ZSTD)
+    with BagFile(bag) as src, writer:
+        conns = {t: writer.add_connection(t, m, typestore=typestore())
+                 for t, m in src.topics.items()}
+        for msg in src.messages():
+            writer.write(conns[msg.topic], msg.log_ns, msg.raw)
+    with BagFile(bag) as src, BagFile(out) as copy:
+        copy.validate()
+        assert [m.raw for m in copy.messages()] == [m.raw for m in src.messages()]
