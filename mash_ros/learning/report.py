@@ -1,0 +1,79 @@
+"""Table I as markdown, and the mIoU-against-bandwidth plot."""
+from __future__ import annotations
+
+import pathlib
+
+NAMES = {"inpainting": "Inpainting (all views)", "input_stack": "InputStack",
+         "output_stack": "OutputStack", "warped_output_stack": "WarpedOutputStack (GT warp)",
+         "mash": "MASH"}
+
+
+def _fmt(value, pattern="{:.2f}") -> str:
+    return "–" if value is None else pattern.format(value)
+
+
+def markdown_table(rows: list[dict], meta: dict) -> str:
+    lines = [
+        f"Test split: {meta['test_snapshots']} snapshots; MASH over the wire codecs "
+        f"({meta['query_encoding']} query, {meta['patch_encoding']} patches).",
+        "",
+        "| model | Q | K | full acc | full mIoU | obstr. acc | obstr. mIoU | B/target | "
+        "B/supporter | target (x) | supporter (y) | compute target | compute supporter |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        seg, bw, cp = row["segmentation"], row["bandwidth"], row["compute"]
+        lines.append("| " + " | ".join([
+            NAMES.get(row["kind"], row["kind"]), _fmt(row["query_dim"], "{}"),
+            _fmt(row["key_dim"], "{}"),
+            _fmt(seg["full"]["pixel_accuracy"]), _fmt(seg["full"]["miou"]),
+            _fmt(seg["obstructed"]["pixel_accuracy"]), _fmt(seg["obstructed"]["miou"]),
+            _fmt(bw.get("target_bytes"), "{:.0f}"), _fmt(bw.get("supporting_bytes"), "{:.0f}"),
+            _fmt(bw.get("target_x"), "{:.3f}x"), _fmt(bw.get("supporting_y"), "{:.3f}y"),
+            _fmt(cp["target"], "{:.2f}t"), _fmt(cp["supporting"], "{:.2f}t")]) + " |")
+    lines += ["", "x = one H×W×3 uint8 image; y = one H×W×C uint8 class-probability map (what "
+              "OutputStack sends: 1.00y). t = one SegNet forward of one image "
+              f"({rows[0]['compute']['t_ms']:.1f} ms here, 1 thread)."]
+    for row in rows:
+        if row["kind"] == "mash":
+            single = row["single_agent"]
+            lines.append(
+                f"\n{row['model']}: the target alone scores mIoU {single['full']['miou']:.2f} "
+                f"(obstructed {single['obstructed']['miou']:.2f}); with a float32 query "
+                f"{row['float32_query']['miou']:.2f} "
+                f"(obstructed {row['float32_query']['obstructed_miou']:.2f}); fraction of "
+                f"cells sent r = {row['bandwidth']['r']:.3f}.")
+    return "\n".join(lines) + "\n"
+
+
+def bandwidth_plot(rows: list[dict], path: pathlib.Path) -> None:
+    """mIoU against bytes per supporting agent: the threshold sweep (and Q if several)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for row in rows:
+        if row["kind"] == "mash":
+            sweep = row["threshold_sweep"]
+            ax.plot([p["supporting_bytes"] for p in sweep], [p["miou"] for p in sweep], "o-",
+                    label=f"MASH Q={row['query_dim']} (confidence threshold sweep)")
+            for p in sweep:
+                ax.annotate(f"{p['threshold']:g}", (p["supporting_bytes"], p["miou"]),
+                            fontsize=7, xytext=(3, 3), textcoords="offset points")
+        elif row["bandwidth"].get("supporting_bytes"):
+            ax.plot(row["bandwidth"]["supporting_bytes"], row["segmentation"]["full"]["miou"],
+                    "s", label=NAMES[row["kind"]])
+        else:
+            ax.axhline(row["segmentation"]["full"]["miou"], ls="--", lw=1,
+                       label=NAMES[row["kind"]], color="grey" if row["kind"] == "inpainting"
+                       else "black")
+    ax.set_xscale("symlog", linthresh=100)
+    ax.set_xlabel("bytes per supporting agent per frame")
+    ax.set_ylabel("full-image mIoU (%)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

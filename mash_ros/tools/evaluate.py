@@ -1,0 +1,122 @@
+"""``mash-evaluate``: Table I on the simulator's test split for every model in a directory.
+
+For each model: full-image and obstructed-region accuracy and mIoU; bandwidth per target and
+per supporting agent in bytes (from the real codecs) and in the paper's units; compute time as
+a ratio to the backbone time t. MASH runs as the swarm runs it (role API + wire codecs), and is
+also swept over the confidence threshold and scored with a float32 query. Writes
+``results.json``, ``results.md`` and ``bandwidth.png`` to ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+import torch
+
+from mash_ros.core.checkpoint import load_checkpoint
+from mash_ros.learning.data import TargetFirstDataset
+from mash_ros.learning.evaluation import evaluate_dense, evaluate_distributed
+from mash_ros.learning.report import bandwidth_plot, markdown_table
+from mash_ros.learning.timing import compute_ratios
+
+KIND_ORDER = ("inpainting", "input_stack", "output_stack", "warped_output_stack", "mash")
+
+
+def raw_bandwidth(kind: str, cfg) -> dict:
+    """What the baselines send, per the paper: raw images (x) or full output maps (y)."""
+    x = cfg.image_height * cfg.image_width * 3           # one rgb8 image, bytes
+    y = cfg.image_height * cfg.image_width * cfg.num_classes  # one uint8 distribution map
+    if kind == "input_stack":
+        return {"target_bytes": None, "supporting_bytes": x, "target_x": None,
+                "supporting_y": None, "supporting_x": 1.0}
+    if kind == "output_stack":
+        return {"target_bytes": None, "supporting_bytes": y, "target_x": None,
+                "supporting_y": 1.0}
+    return {"target_bytes": None, "supporting_bytes": None, "target_x": None,
+            "supporting_y": None}
+
+
+def evaluate_mash(model, cfg, test, ns) -> dict:
+    x = cfg.image_height * cfg.image_width * 3
+    y = cfg.image_height * cfg.image_width * cfg.num_classes
+    run = evaluate_distributed(model, test, ns.query_encoding, ns.patch_encoding, ns.limit)
+    bw = run["bandwidth"]
+    row = {"segmentation": run["fused"].summary(), "single_agent": run["single"].summary(),
+           "bandwidth": {**bw, "target_bytes": bw["query_bytes_per_frame"],
+                         "supporting_bytes": bw["answer_bytes_per_supporter"],
+                         "target_x": bw["query_bytes_per_frame"] / x,
+                         "supporting_y": bw["answer_bytes_per_supporter"] / y}}
+    exact = evaluate_distributed(model, test, "float32", "float16", ns.limit)
+    row["float32_query"] = {"miou": exact["fused"].summary()["full"]["miou"],
+                            "obstructed_miou": exact["fused"].summary()["obstructed"]["miou"],
+                            "query_bytes": exact["bandwidth"]["query_bytes_per_frame"]}
+    sweep = []
+    default = model.confidence_threshold
+    for threshold in ns.thresholds:
+        model.confidence_threshold = threshold
+        point = evaluate_distributed(model, test, ns.query_encoding, ns.patch_encoding,
+                                     ns.sweep_limit or ns.limit)
+        summary = point["fused"].summary()
+        sweep.append({"threshold": threshold, "miou": summary["full"]["miou"],
+                      "obstructed_miou": summary["obstructed"]["miou"],
+                      "supporting_bytes": point["bandwidth"]["answer_bytes_per_supporter"],
+                      "r": point["bandwidth"]["r"]})
+        print(f"  threshold {threshold}: mIoU {summary['full']['miou']:.2f}, "
+              f"{point['bandwidth']['answer_bytes_per_supporter']:.0f} B/supporter", flush=True)
+    model.confidence_threshold = default
+    row["threshold_sweep"] = sweep
+    return row
+
+
+def main(args=None) -> int:
+    parser = argparse.ArgumentParser(prog="mash-evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="simulator root holding test/")
+    parser.add_argument("--models", default="models", help="directory of *.pt with model cards")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--limit", type=int, default=0, help="first N test snapshots (0 = all)")
+    parser.add_argument("--sweep-limit", type=int, default=100)
+    parser.add_argument("--thresholds", type=float, nargs="+",
+                        default=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7])
+    parser.add_argument("--query-encoding", default="int8")
+    parser.add_argument("--patch-encoding", default="uint8")
+    parser.add_argument("--threads", type=int, default=0)
+    ns = parser.parse_args(args)
+    if ns.threads:
+        torch.set_num_threads(ns.threads)
+    out = pathlib.Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    test = TargetFirstDataset(pathlib.Path(ns.data) / "test")
+    rows = []
+    weights = sorted(pathlib.Path(ns.models).glob("*.pt"))
+    if not weights:
+        print(f"no weights in {ns.models}", file=sys.stderr)
+        return 1
+    for path in weights:
+        model, cfg, card = load_checkpoint(path)
+        kind = card["kind"]
+        print(f"{path.name}: {kind}", flush=True)
+        if kind == "mash":
+            row = evaluate_mash(model, cfg, test, ns)
+        else:
+            score = evaluate_dense(model, test, kind, limit=ns.limit)
+            row = {"segmentation": score.summary(), "bandwidth": raw_bandwidth(kind, cfg)}
+        row.update({"model": path.name, "kind": kind, "sha256": card["sha256"],
+                    "query_dim": cfg.query_dim if kind == "mash" else None,
+                    "key_dim": cfg.key_dim if kind == "mash" else None,
+                    "compute": compute_ratios(model, kind, cfg)})
+        rows.append(row)
+    rows.sort(key=lambda r: (KIND_ORDER.index(r["kind"]), r["model"]))
+    meta = {"data": str(ns.data), "test_snapshots": len(test) if not ns.limit else ns.limit,
+            "query_encoding": ns.query_encoding, "patch_encoding": ns.patch_encoding,
+            "torch_threads": torch.get_num_threads()}
+    (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (out / "results.md").write_text(markdown_table(rows, meta))
+    bandwidth_plot(rows, out / "bandwidth.png")
+    print((out / "results.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
