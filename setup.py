@@ -15,8 +15,10 @@ CONSOLE_SCRIPTS = [
     "mash-exchange-peer = mash_ros.tools.exchange_peer:main",
     "mash-record = mash_ros.tools.record:main",
     "mash-replay = mash_ros.tools.replay:main",
+    "mash-evaluate = mash_ros.tools.evaluate:main",
     "mash-sim = mash_ros.tools.sim:main",
     "mash-swarm = mash_ros.tools.swarm:main",
+    "mash-train = mash_ros.tools.train:main",
 ]
 
 setup(
