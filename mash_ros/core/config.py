@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-import sys
 from dataclasses import dataclass, field
 
 from mash_ros.core.classes import NUM_CLASSES
+from mash_ros.core.paths import package_file
 
 FUSION_MODES = ("hard", "soft", "stacked")
 BACKBONES = ("segnet",)
@@ -86,14 +86,7 @@ class MashConfig:
 
 def presets_path() -> pathlib.Path:
     """``config/presets.yaml`` of the source tree, else the installed ``share/mash_ros/config``."""
-    candidates = [
-        pathlib.Path(__file__).resolve().parents[2] / "config" / "presets.yaml",
-        pathlib.Path(sys.prefix) / "share" / "mash_ros" / "config" / "presets.yaml",
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("presets.yaml not found in: " + ", ".join(map(str, candidates)))
+    return package_file("config", "presets.yaml")
 
 
 def load_presets(path: str | pathlib.Path | None = None) -> dict[str, dict]:
