@@ -89,6 +89,14 @@ def test_find_cameras_picks_front_center_or_asks():
     with pytest.raises(BagError, match="several cameras"):
         layout.find_cameras(odd)
     assert layout.find_cameras(odd, camera="left") == {"d0": "/airsim_node/d0/left/Scene"}
+    # the regex sees the published (remapped) name; the bag topic is kept
+    assert layout.find_cameras(topics, remap={"/airsim_node/d1/front_center/Scene":
+                                              "/airsim_node/drone_1/front_center/Scene"}) == {
+        "d0": "/airsim_node/d0/front_center/Scene",
+        "drone_1": "/airsim_node/d1/front_center/Scene"}
+    assert layout.parse_remaps(["/a:=/b"]) == {"/a": "/b"}
+    with pytest.raises(ValueError, match="FROM:=TO"):
+        layout.parse_remaps(["/a=/b"])
     custom = {"/drone_2/camera/image_raw": image}
     assert layout.find_cameras(custom, r"^/(?P<agent>[^/]+)/camera/image_raw$") == {
         "drone_2": "/drone_2/camera/image_raw"}

@@ -104,14 +104,16 @@ class Evaluation:
 
 def evaluate_recording(input_bag: str | Path, recording: str | Path, *,
                        camera_regex: str = layout.CAMERA_REGEX, camera: str | None = None,
-                       ground_truth: bool = True, montage: int = 0) -> Evaluation:
+                       ground_truth: bool = True, montage: int = 0,
+                       remap: dict[str, str] | None = None) -> Evaluation:
     """Evaluate a recording against its input bag. Raises BagError for unusable bags.
 
-    montage: how many snapshots (largest obstruction first) to return images of.
+    montage: how many snapshots (largest obstruction first) to return images of. remap: the
+    replay's --remap (bag topic -> published name), so drones are named as the swarm saw them.
     """
     with BagFile(input_bag) as src:
         src.validate()
-        cameras = find_cameras_or_fail(src, camera_regex, camera)
+        cameras = find_cameras_or_fail(src, camera_regex, camera, remap)
         stamps = camera_stamps(src, cameras)
         truth = read_ground_truth(src, list(cameras)) if ground_truth else {}
         first = next(src.messages([next(iter(cameras.values()))]))
@@ -208,8 +210,9 @@ def evaluate_recording(input_bag: str | Path, recording: str | Path, *,
     return Evaluation(report, rows, scored)
 
 
-def find_cameras_or_fail(bag: BagFile, regex: str, camera: str | None) -> dict[str, str]:
-    cameras = layout.find_cameras(bag.topics, regex, camera)
+def find_cameras_or_fail(bag: BagFile, regex: str, camera: str | None,
+                         remap: dict[str, str] | None = None) -> dict[str, str]:
+    cameras = layout.find_cameras(bag.topics, regex, camera, remap)
     if not cameras:
         raise BagError(f"{bag.path}: no camera Image topic matches {regex} (topics: "
                        f"{', '.join(sorted(bag.topics))})")

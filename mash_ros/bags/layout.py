@@ -41,6 +41,17 @@ RECORD_TYPES = {FUSED: "sensor_msgs/msg/Image", SINGLE: "sensor_msgs/msg/Image",
 MARKER_TYPE = "sensor_msgs/msg/TimeReference"
 
 
+def parse_remaps(values: list[str]) -> dict[str, str]:
+    """["FROM:=TO", …] -> {FROM: TO}; ValueError for anything else."""
+    remap = {}
+    for value in values:
+        source, sep, target = value.partition(":=")
+        if not sep or not source or not target:
+            raise ValueError(f"--remap wants FROM:=TO, got {value!r}")
+        remap[source] = target
+    return remap
+
+
 def target_agent(index: int) -> str:
     """Agent name of the target index in ``/mash_gt/target`` (the simulator's naming)."""
     return f"drone_{index}"
@@ -51,16 +62,18 @@ def natural_key(name: str):
 
 
 def find_cameras(topics: dict[str, str], regex: str = CAMERA_REGEX,
-                 camera: str | None = None) -> dict[str, str]:
+                 camera: str | None = None, remap: dict[str, str] | None = None
+                 ) -> dict[str, str]:
     """{agent: camera topic} of the Image topics matching ``regex`` (named group ``agent``,
     optional group ``camera``). With several cameras per agent, ``camera`` picks one
-    (default: front_center if there, else BagError naming the choices)."""
+    (default: front_center if there, else BagError naming the choices). ``remap`` (bag topic
+    -> published name): the regex sees the published name, the result keeps the bag's."""
     pattern = re.compile(regex)
     if "agent" not in pattern.groupindex:
         raise ValueError(f"camera regex {regex!r} needs a named group (?P<agent>…)")
     found: dict[str, dict[str, str]] = {}
     for topic, msgtype in topics.items():
-        match = pattern.match(topic)
+        match = pattern.match((remap or {}).get(topic, topic))
         if match and msgtype == "sensor_msgs/msg/Image":
             cam = match.groupdict().get("camera") or ""
             found.setdefault(match["agent"], {})[cam] = topic

@@ -59,7 +59,7 @@ def evaluate_offline(input_bag: str | Path, model_path: str | Path, *,
                      fusion: str = "", threshold: float = -1.0, budget: int = -1,
                      frames: set[tuple[str, int]] | None = None,
                      camera_regex: str = layout.CAMERA_REGEX, camera: str | None = None,
-                     threads: int = 1) -> dict:
+                     remap: dict[str, str] | None = None, threads: int = 1) -> dict:
     """Metrics of the offline reference (same structure as the recording's ``metrics``).
 
     Defaults mirror config/swarm.yaml. ``frames`` restricts the scoring to these (agent,
@@ -73,7 +73,7 @@ def evaluate_offline(input_bag: str | Path, model_path: str | Path, *,
     try:
         with BagFile(input_bag) as bag:
             bag.validate()
-            cameras = find_cameras_or_fail(bag, camera_regex, camera)
+            cameras = find_cameras_or_fail(bag, camera_regex, camera, remap)
             truth = read_ground_truth(bag, list(cameras))
             topic_agent = {topic: name for name, topic in cameras.items()}
             for snap in group_snapshots(bag.messages(topic_agent), topic_agent):

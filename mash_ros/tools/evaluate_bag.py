@@ -117,12 +117,18 @@ def main(args=None) -> int:
     parser.add_argument("--patch-encoding", default="uint8", help="for --model, as the nodes")
     parser.add_argument("--camera-regex", default=layout.CAMERA_REGEX)
     parser.add_argument("--camera", default=None)
+    parser.add_argument("--remap", action="append", default=[], metavar="FROM:=TO",
+                        help="the --remap options the bag was replayed with")
     parser.add_argument("--no-ground-truth", action="store_true",
                         help="bags without /mash_gt (e.g. AirSim): bandwidth, latency, lost only")
     parser.add_argument("--montage", default=None, metavar="FILE.png",
                         help="also draw input / single / swarm / ground truth of a few frames")
     parser.add_argument("--quiet", action="store_true", help="no summary on stdout")
     ns = parser.parse_args(args)
+    try:
+        remap = layout.parse_remaps(ns.remap)
+    except ValueError as err:
+        parser.error(str(err))
     out = Path(ns.out)
     if out.exists():
         out.unlink()  # never leave an older report that looks like this run's
@@ -132,14 +138,15 @@ def main(args=None) -> int:
         result = evaluate_recording(ns.input, ns.recording, camera_regex=ns.camera_regex,
                                           camera=ns.camera,
                                           ground_truth=not ns.no_ground_truth,
-                                          montage=4 if ns.montage else 0)
+                                          montage=4 if ns.montage else 0,
+                                          remap=remap)
         if ns.model:
             from mash_ros.bags.offline import evaluate_offline
 
             result.report["offline"] = evaluate_offline(
                 ns.input, ns.model, query_encoding=ns.query_encoding,
                 patch_encoding=ns.patch_encoding, frames=result.scored,
-                camera_regex=ns.camera_regex, camera=ns.camera)["metrics"]
+                camera_regex=ns.camera_regex, camera=ns.camera, remap=remap)["metrics"]
     except BagError as err:
         print(f"mash-evaluate-bag: error: {err}", file=sys.stderr)
         return 2

@@ -59,16 +59,6 @@ class Plan:
         return self.min_stamp - offset if self.min_stamp > 2 * offset else self.max_stamp + offset
 
 
-def parse_remaps(values: list[str]) -> dict[str, str]:
-    remap = {}
-    for value in values:
-        if ":=" not in value:
-            raise SystemExit(f"mash-replay: --remap wants FROM:=TO, got {value!r}")
-        source, target = value.split(":=", 1)
-        remap[source] = target
-    return remap
-
-
 def select_topics(bag: BagFile, include: list[str], exclude: list[str]) -> dict[str, str]:
     inc = [re.compile(p) for p in include]
     exc = [re.compile(p) for p in exclude]
@@ -89,8 +79,8 @@ def snapshots(bag: BagFile, plan: Plan, start_ns: int | None):
 def make_plan(bag: BagFile, ns) -> Plan:
     """Check the bag (every selected message read once, every camera image decoded)."""
     topics = select_topics(bag, ns.topics, ns.exclude)
-    cameras = {a: t for a, t in layout.find_cameras(bag.topics, ns.camera_regex,
-                                                    ns.camera).items() if t in topics}
+    cameras = {a: t for a, t in layout.find_cameras(bag.topics, ns.camera_regex, ns.camera,
+                                                    ns.remap_map).items() if t in topics}
     if ns.lockstep and not cameras:
         raise BagError(f"{bag.path}: lock-step replay needs camera images, and no replayed "
                        f"topic matches {ns.camera_regex} (use --camera-regex, or --no-lockstep)")
@@ -294,7 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(args=None) -> int:
     ns = build_parser().parse_args(args)
-    remap = parse_remaps(ns.remap)
+    try:
+        remap = ns.remap_map = layout.parse_remaps(ns.remap)
+    except ValueError as err:
+        raise SystemExit(f"mash-replay: {err}")
     if ns.rate < 0 or ns.count < 0 or ns.retries < 0:
         raise SystemExit("mash-replay: --rate, --count and --retries must not be negative")
     import rclpy

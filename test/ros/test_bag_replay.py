@@ -47,7 +47,10 @@ def test_every_camera_image_arrives_as_recorded(split, tmp_path, storage):
             image = reader.deserialize(msg)
             recorded.setdefault(msg.topic, []).append(
                 (image.header.stamp.sec, image.header.stamp.nanosec, bytes(image.data)))
-    remapped = {topic: (f"/cam/{agent}" if agent == "drone_0" else topic)
+    # drone_0's camera goes out under another vehicle name: the replay names the drone after
+    # the topic it publishes
+    renamed = "/airsim_node/uav_a/front_center/Scene"
+    remapped = {topic: (renamed if agent == "drone_0" else topic)
                 for agent, topic in cameras.items()}
     rclpy.init()
     try:
@@ -59,7 +62,7 @@ def test_every_camera_image_arrives_as_recorded(split, tmp_path, storage):
                 (m.header.stamp.sec, m.header.stamp.nanosec, bytes(m.data))), DEEP)
         node.create_subscription(TimeReference, layout.MARKERS, markers.append, DEEP)
         proc = replay(bag, "--no-lockstep", "--rate", "0", "--wait-subscribers", "--topics",
-                      "Scene$", "--remap", f"{cameras['drone_0']}:=/cam/drone_0")
+                      "Scene$", "--remap", f"{cameras['drone_0']}:={renamed}")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (
                 sum(map(len, got.values())) < 6 or len(markers) < 6):
@@ -67,8 +70,9 @@ def test_every_camera_image_arrives_as_recorded(split, tmp_path, storage):
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert got == recorded
+        names = {"drone_0": "uav_a", "drone_1": "drone_1", "drone_2": "drone_2"}
         assert sorted((m.source, m.header.stamp.sec) for m in markers) == sorted(
-            (a, s) for a, t in cameras.items() for s, _, _ in recorded[t])
+            (names[a], s) for a, t in cameras.items() for s, _, _ in recorded[t])
         assert "2 snapshots (6 camera images" in err
     finally:
         rclpy.try_shutdown()
