@@ -15,16 +15,6 @@ from mash_ros.core.warp import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The 2 cores are shared: an OpenMP thread spin-waiting for a busy core makes these tests
-    ~6x slower, so run each test single-threaded (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def identity_encoder(channels):
     enc = PointwiseEncoder(channels, channels)
     with torch.no_grad():

@@ -10,16 +10,6 @@ from mash_ros.core.losses import mash_loss
 from mash_ros.core.models import MODEL_KINDS, build_model
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The 2 cores are shared: an OpenMP thread spin-waiting for a busy core makes these tests
-    ~6x slower, so run each test single-threaded (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny(**kw):
     """64x64 input, 8x8 grid, 3 agents: the fast config most tests use."""
     base = dict(image_height=64, image_width=64, width=0.125, query_dim=8, key_dim=16,

@@ -8,16 +8,6 @@ from mash_ros.core.config import load_preset
 from mash_ros.core.models import build_model
 from mash_ros.core.roles import AgentState, Response, preprocess
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The 2 cores are shared: an OpenMP thread spin-waiting for a busy core makes these tests
-    ~6x slower, so run each test single-threaded (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 B, N, SIDE = 2, 3, 64
 
 
