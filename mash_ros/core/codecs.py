@@ -83,6 +83,16 @@ def check_dim(name: str, value: int, low: int, high: int) -> int:
     return value
 
 
+def _finite_array(values, what: str, layout: str) -> np.ndarray:
+    """float32 array of the rank ``layout`` names, all finite, else WireFormatError."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != layout.count(",") + 1:
+        raise WireFormatError(f"{what} must be {layout}, got shape {values.shape}")
+    if not np.isfinite(values).all():
+        raise WireFormatError(f"{what} contain NaN or Inf")
+    return values
+
+
 def query_payload_bytes(channels: int, height: int, width: int, encoding) -> int:
     """Exact size of the query payload (data plus int8 scales) in bytes."""
     enc = query_encoding(encoding)
@@ -100,11 +110,7 @@ def encode_query(query: np.ndarray, encoding) -> tuple[np.ndarray, bytes]:
         (scale float32 [Q] for int8 else empty [0], payload bytes).
     """
     enc = query_encoding(encoding)
-    query = np.asarray(query, dtype=np.float32)
-    if query.ndim != 3:
-        raise WireFormatError(f"query must be [Q, Hs, Ws], got shape {query.shape}")
-    if not np.isfinite(query).all():
-        raise WireFormatError("query contains NaN or Inf")
+    query = _finite_array(query, "query", "[Q, Hs, Ws]")
     no_scale = np.zeros(0, dtype=np.float32)
     if enc == QueryEncoding.FLOAT32:
         return no_scale, query.astype("<f4").tobytes()
@@ -160,11 +166,7 @@ def encode_patches(patches: np.ndarray, encoding) -> bytes:
         encoding: PatchEncoding, its name or its wire value.
     """
     enc = patch_encoding(encoding)
-    patches = np.asarray(patches, dtype=np.float32)
-    if patches.ndim != 4:
-        raise WireFormatError(f"patches must be [n, C, P, P], got shape {patches.shape}")
-    if not np.isfinite(patches).all():
-        raise WireFormatError("patches contain NaN or Inf")
+    patches = _finite_array(patches, "patches", "[n, C, P, P]")
     if enc == PatchEncoding.FLOAT16:
         return patches.astype("<f2").tobytes()
     return np.rint(np.clip(patches, 0.0, 1.0) * 255.0).astype(np.uint8).tobytes()
