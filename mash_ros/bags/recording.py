@@ -39,7 +39,7 @@ class Recording:
     wire: dict[str, list[tuple[str, int, int]]] = field(
         default_factory=lambda: {"query": [], "patches": []})    # (target, stamp, bytes)
     outputs_bytes: dict[str, list[int]] = field(
-        default_factory=lambda: {"fused": [], "single": []})
+        default_factory=lambda: {"fused": [], "single": []})   # of wanted outputs
     bandwidth_reports: dict[str, object] = field(default_factory=dict)  # agent -> last report
 
 
@@ -82,8 +82,8 @@ def read_recording(bag: BagFile, on_output: OutputCallback,
             rec.duplicates += 1
             continue
         seen[(agent, stamp)] = msg.log_ns
-        rec.outputs_bytes[kind].append(len(msg.raw))
         if wanted(agent, stamp):
+            rec.outputs_bytes[kind].append(len(msg.raw))
             ids = image_array(bag.deserialize(msg), f"{bag.path}, {msg.topic}", ("mono8",))
             on_output(kind, agent, stamp, msg.log_ns, ids)
     return rec

@@ -78,7 +78,7 @@ class ReplayNode(Node):
                                                      replay_qos(reliable))
         self.marker_pub = self.create_publisher(TimeReference, layout.MARKERS, MARKER_QOS)
         self.output_topics = {a: output_pattern.format(agent=a) for a in cameras}
-        self.answers: dict[tuple[str, int], float] = {}  # (agent, stamp) -> monotonic receipt
+        self.answers: dict[tuple[str, int], float] = {}  # (agent, stamp) -> last receipt (mono)
         for agent, topic in self.output_topics.items():
             self.create_subscription(Image, topic, lambda raw, a=agent: self._on_output(a, raw),
                                      qos.OUTPUT, raw=True)
@@ -93,7 +93,7 @@ class ReplayNode(Node):
 
     # --- callbacks --------------------------------------------------------------------------
     def _on_output(self, agent: str, raw: bytes) -> None:
-        self.answers.setdefault((agent, header_stamp_ns(raw)), time.monotonic())
+        self.answers[(agent, header_stamp_ns(raw))] = time.monotonic()
 
     def _on_status(self, msg: String) -> None:
         try:

@@ -50,6 +50,10 @@ def format_report(report: dict) -> str:
                          f"{_pct(row['full']['miou']):>10}"
                          f"{_pct(row['obstructed']['pixel_accuracy']):>11}"
                          f"{_pct(row['obstructed']['miou']):>12}")
+        gain = {region: table["swarm"][region]["miou"] - table["single_agent"][region]["miou"]
+                for region in ("full", "obstructed")}
+        lines.append(f"  swarm - single agent: mIoU {gain['full']:+.2f}, obstructed mIoU "
+                     f"{gain['obstructed']:+.2f} points")
         every = metrics["all_drones_full"]
         if every.get("swarm"):
             lines.append(f"  every drone, full image mIoU: single "
@@ -59,11 +63,13 @@ def format_report(report: dict) -> str:
     lines.append("")
     lines.append(f"bandwidth (raw {raw['height']}x{raw['width']} rgb image = "
                  f"{raw['payload_bytes']} B; {bandwidth['target_frames']} target frames)")
-    lines.append(f"  {'topic':<28}{'messages':>9}{'B/message':>11}{'B/target frame':>16}"
+    lines.append(f"  {'topic':<36}{'messages':>9}{'B/message':>11}{'B/target frame':>16}"
                  f"{'vs raw image':>14}")
     for topic, row in bandwidth["topics"].items():
         per_frame = row.get("bytes_per_target_frame")
-        lines.append(f"  {topic:<28}{row['messages']:>9}{row['bytes_per_message']:>11.0f}"
+        if per_frame is None:
+            topic += " (output)"  # published for users, not exchanged between drones
+        lines.append(f"  {topic:<36}{row['messages']:>9}{row['bytes_per_message']:>11.0f}"
                      f"{'' if per_frame is None else f'{per_frame:.0f}':>16}"
                      f"{row['message_vs_raw_image']:>13.1%}")
     exchange = bandwidth.get("exchange_per_target_frame")

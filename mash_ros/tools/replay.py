@@ -110,7 +110,8 @@ def wait_subscribers(node, plan: Plan, ns, deadline: float) -> None:
     if not node.spin_until(lambda: min(node.camera_subscribers().values()) >= 1, deadline, 0.1):
         missing = [plan.cameras[a] for a, n in node.camera_subscribers().items() if n < 1]
         raise ReplayError(f"no subscriber on {', '.join(missing)} within {ns.ready_timeout:.0f} "
-                          f"s: is the swarm running, with these image topics?")
+                          f"s: is the swarm running, with these image topics? (--topics / "
+                          f"--exclude replay only some drones' cameras)")
 
 
 def warm_up(node, plan: Plan, ns) -> list[str]:
@@ -157,12 +158,17 @@ def warm_up(node, plan: Plan, ns) -> list[str]:
 def wait_answers(node, snap: Snapshot, watched: list[str], ns, stats: dict) -> None:
     """Lock-step: until every watched drone answered its image of ``snap``."""
     pending = {(a, stamp): msg for a, (stamp, msg) in snap.cameras.items() if a in watched}
+    published = time.monotonic()  # answers from an earlier pass (--loop) do not count
+
+    def answered(key) -> bool:
+        return node.answers.get(key, -1.0) >= published
+
     for attempt in range(ns.retries + 1):
-        done = node.spin_until(lambda: all(k in node.answers for k in pending),
+        done = node.spin_until(lambda: all(map(answered, pending)),
                                time.monotonic() + ns.step_timeout)
         if done:
             return
-        missing = {k: m for k, m in pending.items() if k not in node.answers}
+        missing = {k: m for k, m in pending.items() if not answered(k)}
         if attempt < ns.retries:
             for (agent, _), msg in missing.items():
                 node.publish_camera(agent, msg.raw)
@@ -196,7 +202,7 @@ def run(node, bag: BagFile, plan: Plan, ns) -> dict:
     replay_started = time.monotonic()
     for _ in itertools.count():
         for snap in snapshots(bag, plan, start_ns):
-            if ns.count and stats["snapshots"] >= ns.count:
+            if ns.count and snap.index >= ns.count:
                 break
             node.clock_source = (lambda s=snap: pacer.bag_time_ns(time.monotonic(),
                                                                    last_log[0], s.log_ns))
@@ -245,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=float, default=0.0, metavar="S",
                         help="skip the first S seconds of the bag")
     parser.add_argument("--count", type=int, default=0, metavar="N",
-                        help="publish at most N snapshots (0 = all)")
+                        help="publish the first N snapshots only (each pass, with --loop)")
     parser.add_argument("--topics", nargs="+", default=[], metavar="REGEX",
                         help="replay only topics matching one of these (default: all)")
     parser.add_argument("--exclude", nargs="+", default=[], metavar="REGEX",

@@ -1,5 +1,6 @@
 """mash-replay in a real process: every message of an mcap or sqlite3 bag arrives as recorded;
 broken bags and unusable encodings stop it with a clear error before anything is published."""
+import signal
 import subprocess
 import sys
 import time
@@ -104,3 +105,24 @@ def test_unknown_camera_encoding_is_refused(split, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert "'yuv422' is not supported" in err and "/Scene" in err
+
+
+def test_loop_repeats_until_interrupted(split, tmp_path):
+    bag = export_bag(split, tmp_path / "bag", "mcap")
+    rclpy.init()
+    try:
+        node = rclpy.create_node("loop_test")
+        stamps = []
+        node.create_subscription(Image, "/airsim_node/drone_1/front_center/Scene",
+                                 lambda m: stamps.append(m.header.stamp.sec), DEEP)
+        proc = replay(bag, "--no-lockstep", "--rate", "0", "--wait-subscribers", "--loop",
+                      "--count", "1", "--topics", "drone_1/front_center/Scene$")
+        deadline = time.monotonic() + 60
+        while len(stamps) < 3 and time.monotonic() < deadline:
+            rclpy.spin_once(node, timeout_sec=0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        rclpy.try_shutdown()
+    assert len(stamps) >= 3 and len(set(stamps)) == 1  # the first snapshot, again and again
+    assert proc.returncode == 130 and "interrupted" in err
