@@ -184,12 +184,17 @@ def run(node, bag: BagFile, plan: Plan, ns) -> dict:
 
     stats = {"snapshots": 0, "camera_images": 0, "messages": 0, "resent": 0, "unanswered": 0}
     started = time.monotonic()
-    if ns.lockstep:
+    warmup = ns.lockstep if ns.warmup is None else ns.warmup
+    watched = []
+    if warmup and plan.cameras:
         watched = warm_up(node, plan, ns)
-    else:
-        watched = []
-        if ns.wait_subscribers and plan.cameras:
-            wait_subscribers(node, plan, ns, time.monotonic() + ns.ready_timeout)
+    elif (ns.lockstep or ns.wait_subscribers) and plan.cameras:
+        wait_subscribers(node, plan, ns, time.monotonic() + ns.ready_timeout)
+        node.spin_until(lambda: False, time.monotonic() + 0.5, 0.1)
+        watched = node.answering_agents()
+        if ns.lockstep and not watched:
+            raise ReplayError(f"no drone publishes {ns.output_topic}: lock-step has nothing "
+                              f"to wait for (replay with --no-lockstep)")
     stats["warmup_s"] = time.monotonic() - started
     stats["answering"] = watched
     pacer = Pacer(ns.rate, reanchor=ns.lockstep)
@@ -275,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lock-step: re-send an unanswered image this often")
     parser.add_argument("--ready-timeout", type=float, default=180.0,
                         help="seconds to wait for the swarm (and recorder) before replaying")
+    parser.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=None,
+                        help="warm the swarm up before the first snapshot (default: with "
+                             "lock-step)")
     parser.add_argument("--wait-subscribers", action="store_true",
                         help="without lock-step: first wait until every camera topic has a "
                              "subscriber (lock-step always does)")
