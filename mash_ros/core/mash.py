@@ -43,7 +43,7 @@ class MASH(nn.Module):
         self.query_encoder = query_encoder
         self.key_encoder = key_encoder
         self.qk_transform = qk_transform
-        self.self_confidence = SelfConfidence()
+        self.self_confidence = SelfConfidence(backbone.feature_channels)
         self.smoother = smoother
         self.fusion = fusion
         self.num_classes = num_classes

@@ -94,7 +94,7 @@ class EncodeRole(nn.Module):
         query = self.query_encoder(features)
         key = self.key_encoder(features)
         # own no-match score uses the same Q->K lift a supporter applies to our query
-        own_conf = self.self_confidence(no_match_score(self.qk_transform(query)))
+        own_conf = self.self_confidence(no_match_score(self.qk_transform(query)), features)
         return features, key, query, logits, torch.softmax(logits, dim=1), own_conf
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mash_ros.core.checkpoint import save_checkpoint
+from mash_ros.core.checkpoint import save_checkpoint, sha256_file
 from mash_ros.core.config import MashConfig
 from mash_ros.core.losses import mash_loss
 from mash_ros.core.models import build_model
@@ -39,6 +39,7 @@ class TrainSettings:
     val_limit: int = 0          # validate on the first N val snapshots (0 = all)
     device: str = "auto"
     run_dir: str = "runs"       # resumable state <name>.state and CSV log <name>.csv
+    init: str = ""              # start from these weights (fine-tuning); new modules keep init
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -52,6 +53,16 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def initialise_from(model, path: str) -> dict:
+    """Load matching weights from a checkpoint; modules it lacks keep their initialisation."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    missing, unexpected = model.load_state_dict(blob["state_dict"], strict=False)
+    if unexpected:
+        raise ValueError(f"{path} has weights this model does not: {unexpected}")
+    print(f"initialised from {path}; new parameters: {missing or 'none'}")
+    return {"weights": str(path), "sha256": sha256_file(path), "new_parameters": missing}
 
 
 def losses_for(kind: str, model, batch: dict, cfg: MashConfig, aux_weight: float) -> dict:
@@ -83,6 +94,9 @@ def train(settings: TrainSettings, cfg: MashConfig, command: str = "") -> dict:
     loader = torch.utils.data.DataLoader(train_set, batch_size=settings.batch_size, shuffle=True,
                                          drop_last=True, generator=generator)
     model = build_model(cfg, settings.kind).to(device)
+    init_note = None
+    if settings.init:
+        init_note = initialise_from(model, settings.init)
     if settings.kind == "mash":
         # At init match confidences are ~1/(Hs*Ws+1), below any useful threshold: train with
         # every matched cell sent so fusion learns from the start; the card keeps the preset's
@@ -163,7 +177,7 @@ def train(settings: TrainSettings, cfg: MashConfig, command: str = "") -> dict:
                          "epochs_run": epoch, "best_epoch": best["epoch"],
                          "time_s": round(elapsed, 1), "device": str(device),
                          "train_snapshots": len(train_set), "val_snapshots": len(val_set),
-                         "torch_threads": torch.get_num_threads()},
+                         "torch_threads": torch.get_num_threads(), "init": init_note},
             "data": {"train": str(settings.train_dir), "val": str(settings.val_dir)},
             "validation": {k: {m: v[m] for m in ("pixel_accuracy", "miou")}
                            for k, v in best["val"].items()}}

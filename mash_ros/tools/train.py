@@ -31,6 +31,8 @@ def main(args=None) -> int:
     parser.add_argument("--val-limit", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--init", default="", metavar="WEIGHTS",
+                        help="start from these weights (fine-tuning; new modules keep init)")
     parser.add_argument("--run-dir", default="runs",
                         help="where the resumable state and the CSV log go")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -47,7 +49,7 @@ def main(args=None) -> int:
                              out=ns.out, epochs=ns.epochs, batch_size=ns.batch_size, lr=ns.lr,
                              aux_weight=ns.aux_weight, seed=ns.seed, time_budget_s=ns.time_budget,
                              workers=ns.workers, val_limit=ns.val_limit, device=ns.device,
-                             run_dir=ns.run_dir)
+                             run_dir=ns.run_dir, init=ns.init)
     command = "mash-train " + " ".join(shlex.quote(a) for a in (args if args is not None
                                                                  else sys.argv[1:]))
     card = train(settings, cfg, command)
