@@ -17,6 +17,7 @@ import numpy as np
 from mash_ros.core import codecs
 from mash_ros.core.checkpoint import load_checkpoint
 from mash_ros.core.paths import package_file
+from mash_ros.tools.ros_env import isolate_this_process
 
 
 def add_arguments(parser) -> None:
@@ -65,6 +66,7 @@ def bench_size(num_agents: int, ns, model_path: Path, cfg, snapshots: np.ndarray
 
     from mash_ros.tools.swarm_harness import SwarmHarness
 
+    isolate_this_process()
     with tempfile.TemporaryDirectory() as tmp:
         rclpy.init()
         harness = SwarmHarness(num_agents, Path(tmp), {

@@ -24,3 +24,15 @@ def ros_child_env(domain_id: int | None = None) -> dict[str, str]:
     env.setdefault("AMENT_PREFIX_PATH", sys.prefix)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def isolate_this_process(domain_id: int | None = None) -> dict[str, str]:
+    """Put this process on the same loopback-only domain its children will get.
+
+    Call before ``rclpy.init()``: the in-process node of a harness must discover the children.
+    """
+    env = ros_child_env(domain_id)
+    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "RMW_IMPLEMENTATION",
+                "AMENT_PREFIX_PATH"):
+        os.environ[key] = env[key]
+    return env
