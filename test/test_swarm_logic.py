@@ -52,6 +52,7 @@ def test_drop_counter_logs_once_per_peer_and_kind():
     assert drops.drop("b", "oversized: 9 bytes") is False
     assert drops.drop("b", "late: no state") is True
     assert drops.total == 3 and drops.by_peer() == {"b": 3}
+    assert drops.by_kind() == {"oversized": 2, "late": 1}
 
 
 def test_bandwidth_meter_per_frame_and_window():

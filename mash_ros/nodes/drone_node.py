@@ -307,6 +307,7 @@ class DroneNode(Node):
                 **{k: v for k, v in self.stats.items() if k != "latency_s"},
                 "latency_s": stats,
                 "dropped": self.drops.total, "dropped_by_peer": self.drops.by_peer(),
+                "dropped_by_kind": self.drops.by_kind(),
                 "bandwidth": self.meter.summary()}
 
     def write_summary(self) -> None:

@@ -46,6 +46,12 @@ class DropCounter:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def by_kind(self) -> dict[str, int]:
+        totals: Counter = Counter()
+        for (_, kind), count in self.counts.items():
+            totals[kind] += count
+        return dict(totals)
+
     def by_peer(self) -> dict[str, int]:
         totals: Counter = Counter()
         for (peer, _), count in self.counts.items():

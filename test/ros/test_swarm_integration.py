@@ -61,8 +61,11 @@ def test_every_frame_fused_and_equal_to_centralized(harness_factory, checkpoint,
             assert agreement >= 0.999, f"{target} frame {index}: {agreement:.4%} agree"
     harness.stop()
     for summary in summaries(harness).values():
-        # warm-up snapshots may have been lost on the best-effort camera topic; ours were not
-        assert 3 <= summary["fused"] <= 3 + harness.warmup_frames and summary["dropped"] == 0
+        # warm-up snapshots may have been lost on the best-effort camera topic, and a peer's
+        # query for a lost image expires as "late"; nothing else may have been dropped
+        assert 3 <= summary["fused"] <= 3 + harness.warmup_frames
+        assert set(summary["dropped_by_kind"]) <= {"late"}
+        assert summary["dropped"] <= harness.warmup_frames * 2
 
 
 def test_killed_peer_does_not_stall_and_rejoins(harness_factory, smooth_images):
@@ -128,5 +131,5 @@ def test_garbage_is_dropped_and_counted(harness_factory, smooth_images):
     done = summaries(harness)
     # drone_0 answers drone_1's queries and receives drone_0's patches: it saw all the garbage
     assert done["drone_0"]["dropped"] >= len(bad_queries) + len(bad_patches)
-    assert done["drone_1"]["dropped"] == 0
+    assert set(done["drone_1"]["dropped_by_kind"]) <= {"late"}  # only lost warm-up frames
     assert all(2 <= done[a]["fused"] <= 2 + harness.warmup_frames for a in done)
