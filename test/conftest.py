@@ -18,3 +18,35 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def _varied_checkpoint(path, split):
+    """Random weights whose outputs depend on the input (batch-norm statistics measured on the
+    split) and whose supporters often win the fusion: enough to tell frames apart."""
+    import torch
+
+    from mash_ros.core.checkpoint import save_checkpoint
+    from mash_ros.core.config import load_preset
+    from mash_ros.core.models import build_model
+    from mash_ros.sim.dataset import MashSimDataset
+
+    torch.manual_seed(0)
+    cfg = load_preset("cpu", confidence_threshold=0.0)
+    model = build_model(cfg, "mash")
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = None
+            module.reset_running_stats()
+    model.train()
+    with torch.no_grad():
+        for item in MashSimDataset(split, keys=("rgb",)):
+            model.backbone(item["rgb"].float() / 255)
+        model.self_confidence.beta.fill_(-4.0)
+    save_checkpoint(path, model.eval(), cfg, "mash", {"note": "random, calibrated, tests"})
+    return path
+
+
+@pytest.fixture(scope="session")
+def varied_checkpoint():
+    """Factory: ``varied_checkpoint(path, split_dir) -> path`` of calibrated random weights."""
+    return _varied_checkpoint

@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
@@ -20,12 +19,9 @@ from mash_ros.bags.reader import BagFile
 from mash_ros.bags.snapshots import group_snapshots
 from mash_ros.bags.typestore import typestore
 from mash_ros.bags.writer import BagWriter
-from mash_ros.core.checkpoint import load_checkpoint, save_checkpoint
-from mash_ros.core.config import load_preset
-from mash_ros.core.models import build_model
+from mash_ros.core.checkpoint import load_checkpoint
 from mash_ros.sim.bag import export_bag
 from mash_ros.sim.config import SimConfig
-from mash_ros.sim.dataset import MashSimDataset
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.tools import evaluate_bag
 
@@ -42,27 +38,8 @@ def tiny(tmp_path_factory):
     return split, export_bag(split, root / "bag", "mcap")
 
 
-def varied_checkpoint(path, split):
-    """Random weights whose outputs depend on the input (batch-norm statistics measured on the
-    split) and whose supporters often win the fusion: enough to tell frames apart."""
-    torch.manual_seed(0)
-    cfg = load_preset("cpu", confidence_threshold=0.0)
-    model = build_model(cfg, "mash")
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None
-            module.reset_running_stats()
-    model.train()
-    with torch.no_grad():
-        for item in MashSimDataset(split, keys=("rgb",)):
-            model.backbone(item["rgb"].float() / 255)
-        model.self_confidence.beta.fill_(-4.0)
-    save_checkpoint(path, model.eval(), cfg, "mash", {"note": "random, calibrated, tests"})
-    return path
-
-
 @pytest.fixture(scope="module")
-def checkpoint(tiny, tmp_path_factory):
+def checkpoint(tiny, tmp_path_factory, varied_checkpoint):
     return varied_checkpoint(tmp_path_factory.mktemp("model") / "mash_cpu.pt", tiny[0])
 
 

@@ -6,42 +6,18 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from mash_ros.bags.evaluation import evaluate_recording
 from mash_ros.bags.offline import evaluate_offline
-from mash_ros.core.checkpoint import save_checkpoint
-from mash_ros.core.config import load_preset
-from mash_ros.core.models import build_model
 from mash_ros.sim.bag import export_bag
 from mash_ros.sim.config import SimConfig
-from mash_ros.sim.dataset import MashSimDataset
 from mash_ros.tools.demo import run_live
 
 pytestmark = pytest.mark.integration
 TINY = SimConfig(height=128, width=128, agents=3, episode_length=3, blocks=4)
 
 
-def varied_checkpoint(path, split):
-    """Random weights whose outputs depend on the input (batch-norm statistics measured on the
-    split) and whose supporters often win the fusion (as in test/test_bags_evaluation.py)."""
-    torch.manual_seed(0)
-    cfg = load_preset("cpu", confidence_threshold=0.0)
-    model = build_model(cfg, "mash")
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None
-            module.reset_running_stats()
-    model.train()
-    with torch.no_grad():
-        for item in MashSimDataset(split, keys=("rgb",)):
-            model.backbone(item["rgb"].float() / 255)
-        model.self_confidence.beta.fill_(-4.0)
-    save_checkpoint(path, model.eval(), cfg, "mash", {"note": "random, calibrated, tests"})
-    return path
-
-
-def test_replay_swarm_record_evaluate(tmp_path):
+def test_replay_swarm_record_evaluate(tmp_path, varied_checkpoint):
     from mash_ros.sim.writer import generate_split
 
     split = generate_split(tmp_path / "split", "test", 3, seed=7, cfg=TINY, progress=False)
