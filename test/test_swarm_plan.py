@@ -43,6 +43,16 @@ def test_ros_arguments_round_trip_through_yaml():
     assert yaml.safe_load(values["agents"]) == ["drone_0", "drone_1"]
 
 
+def test_swarm_command_names_each_drones_own_files():
+    from mash_ros.tools.swarm import SwarmProcesses
+
+    swarm = SwarmProcesses(build_plan({"num_agents": "2"}),
+                           extra_parameters={"summary_path": "out/{agent}.json", "deadline_s": 0.3})
+    command = swarm.command(swarm.plan[1])
+    assert command[1:3] == ["-m", "mash_ros.nodes.drone_node"]
+    assert "summary_path:='out/drone_1.json'" in command and "deadline_s:=0.3" in command
+
+
 def test_defaults_come_from_the_yaml_with_descriptions():
     defaults = load_defaults()
     assert defaults["deadline_s"][1], "every parameter is documented in config/swarm.yaml"

@@ -30,7 +30,11 @@ class SwarmProcesses:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def command(self, spec: NodeSpec) -> list[str]:
-        spec = NodeSpec(spec.agent, spec.params_file, {**spec.parameters, **self.extra})
+        """The node's command line; '{agent}' in a string parameter becomes the drone name
+        (e.g. ``-p summary_path:=out/{agent}.json`` gives every drone its own file)."""
+        parameters = {name: value.replace("{agent}", spec.agent) if isinstance(value, str)
+                      else value for name, value in {**spec.parameters, **self.extra}.items()}
+        spec = NodeSpec(spec.agent, spec.params_file, parameters)
         return [sys.executable, "-m", spec.module, *ros_arguments(spec)]
 
     def start(self, agent: str | None = None) -> None:
@@ -86,7 +90,8 @@ def main(args=None) -> int:
     parser = argparse.ArgumentParser(prog="mash-swarm", description=__doc__.splitlines()[0])
     add_plan_arguments(parser)
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE",
-                        help="extra node parameter for every drone (repeatable)")
+                        help="extra node parameter for every drone (repeatable); '{agent}' in "
+                             "a value becomes the drone's name")
     parser.add_argument("--duration", type=float, default=0.0,
                         help="stop after this many seconds (0 = until Ctrl-C / SIGTERM)")
     ns = parser.parse_args(args)
