@@ -83,34 +83,31 @@ def _fade(freq: float, footprint) -> np.ndarray | float:
     return np.clip(1.6 - 2.4 * freq * footprint, 0.0, 1.0).astype(np.float32)
 
 
-def fbm2(x, y, seed: int, octaves: int = 4, scale: float = 1.0, footprint=None,
-         gain: float = 0.5) -> np.ndarray:
-    """Fractal value noise in roughly [0, 1]; ``scale`` is the largest feature size."""
-    total = np.zeros(np.shape(x), np.float32)
+def _fbm(noise, coords, seed: int, seed_step: int, octaves: int, scale: float, footprint,
+         gain: float) -> np.ndarray:
+    """Sum of ``octaves`` octaves of ``noise(*coords * freq, seed)``, normalised to ~[0, 1]."""
+    total = np.zeros(np.shape(coords[0]), np.float32)
     norm = 0.0
     amp, freq = 1.0, 1.0 / scale
     for o in range(octaves):
         w = amp * _fade(freq, footprint)
-        total += w * (value_noise2(x * freq, y * freq, seed + 101 * o) - 0.5)
+        total += w * (noise(*(c * freq for c in coords), seed + seed_step * o) - 0.5)
         norm += amp
         amp *= gain
         freq *= 2.0
     return 0.5 + total / norm
+
+
+def fbm2(x, y, seed: int, octaves: int = 4, scale: float = 1.0, footprint=None,
+         gain: float = 0.5) -> np.ndarray:
+    """Fractal value noise in roughly [0, 1]; ``scale`` is the largest feature size."""
+    return _fbm(value_noise2, (x, y), seed, 101, octaves, scale, footprint, gain)
 
 
 def fbm3(x, y, z, seed: int, octaves: int = 3, scale: float = 1.0, footprint=None,
          gain: float = 0.5) -> np.ndarray:
     """3-D fractal value noise in roughly [0, 1]."""
-    total = np.zeros(np.shape(x), np.float32)
-    norm = 0.0
-    amp, freq = 1.0, 1.0 / scale
-    for o in range(octaves):
-        w = amp * _fade(freq, footprint)
-        total += w * (value_noise3(x * freq, y * freq, z * freq, seed + 131 * o) - 0.5)
-        norm += amp
-        amp *= gain
-        freq *= 2.0
-    return 0.5 + total / norm
+    return _fbm(value_noise3, (x, y, z), seed, 131, octaves, scale, footprint, gain)
 
 
 def box_coverage(x: np.ndarray, lo, hi, width) -> np.ndarray:
