@@ -6,19 +6,22 @@ collaborative frame, so they are reliable with a short history; neither is latch
 (volatile): a peer that joins late must not answer stale frames.
 """
 from rclpy.qos import (
-                       DurabilityPolicy,
-                       HistoryPolicy,
-                       QoSProfile,
-                       ReliabilityPolicy,
-                       qos_profile_sensor_data,
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
 )
 
-SENSOR = qos_profile_sensor_data
 
-EXCHANGE = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
+def reliable(depth: int = 10, latched: bool = False) -> QoSProfile:
+    """Reliable, keep-last ``depth``; ``latched`` = transient local (late joiners get it)."""
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
                       reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.VOLATILE)
+                      durability=(DurabilityPolicy.TRANSIENT_LOCAL if latched
+                                  else DurabilityPolicy.VOLATILE))
 
-OUTPUT = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
-                    reliability=ReliabilityPolicy.RELIABLE,
-                    durability=DurabilityPolicy.VOLATILE)
+
+SENSOR = qos_profile_sensor_data
+EXCHANGE = reliable()
+OUTPUT = reliable()  # same settings today; a separate name so outputs can diverge from exchange

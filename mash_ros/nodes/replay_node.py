@@ -37,18 +37,15 @@ PUBLISH_RETRIES = 5  # "cannot publish data" under load is transient: try again
 def replay_qos(reliable: bool) -> QoSProfile:
     """Reliable by default: it matches best-effort subscribers (delivering best effort) and
     reliable ones; a best-effort publisher would not match reliable subscribers at all."""
+    if reliable:
+        return qos.reliable()
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
-                      reliability=(ReliabilityPolicy.RELIABLE if reliable
-                                   else ReliabilityPolicy.BEST_EFFORT),
+                      reliability=ReliabilityPolicy.BEST_EFFORT,
                       durability=DurabilityPolicy.VOLATILE)
 
 
-MARKER_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
-                        reliability=ReliabilityPolicy.RELIABLE,
-                        durability=DurabilityPolicy.VOLATILE)
-STATUS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
-                        reliability=ReliabilityPolicy.RELIABLE,
-                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
+MARKER_QOS = qos.reliable(depth=1000)
+STATUS_QOS = qos.reliable(depth=1, latched=True)
 
 
 def to_ns(stamp) -> int:
