@@ -42,6 +42,13 @@ class MashConfig:
     cell_budget: int = 0  # 0 = unlimited
     num_agents: int = 6
     corr_loss_weight: float = 1.0
+    # geometric consensus (mash_ros/core/consensus.py); off by default so weights trained
+    # before it existed load unchanged
+    geometric_consensus: bool = False
+    consensus_candidates: int = 64  # most confident real matches the RANSAC draws from
+    consensus_hypotheses: int = 256  # fixed 4-point samples tried per (target, supporter) pair
+    consensus_inlier_cells: float = 1.2  # reprojection error (supporter cells) of an inlier
+    consensus_min_inliers: int = 8  # fewer inliers: no prior for that pair
     num_classes: int = field(default=NUM_CLASSES)  # scene classes only (never OBSTRUCTION)
 
     def __post_init__(self):
@@ -57,6 +64,9 @@ class MashConfig:
             raise ValueError(f"backbone {self.backbone!r} not in {BACKBONES}")
         if self.query_dim > self.key_dim:
             raise ValueError("the paper's handshake needs Q <= K")
+        if self.geometric_consensus and (self.consensus_candidates < 4
+                                         or self.consensus_min_inliers < 4):
+            raise ValueError("geometric consensus needs >= 4 candidates and >= 4 inliers")
         if self.cell_budget < 0 or self.num_agents < 1 or self.width <= 0:
             raise ValueError("cell_budget >= 0, num_agents >= 1 and width > 0 required")
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from mash_ros.core.backbone import build_backbone
+from mash_ros.core.consensus import NoConsensus, build_consensus
 from mash_ros.core.fusion import SelfConfidence, build_fusion
 from mash_ros.core.handshake import (
     build_key_encoder,
@@ -37,7 +38,7 @@ class MASH(nn.Module):
     def __init__(self, backbone: nn.Module, query_encoder: nn.Module, key_encoder: nn.Module,
                  qk_transform: nn.Module, smoother: nn.Module, fusion: nn.Module,
                  num_classes: int, patch: int, confidence_threshold: float = 0.0,
-                 cell_budget: int = 0):
+                 cell_budget: int = 0, consensus: nn.Module | None = None):
         super().__init__()
         self.backbone = backbone
         self.query_encoder = query_encoder
@@ -45,6 +46,7 @@ class MASH(nn.Module):
         self.qk_transform = qk_transform
         self.self_confidence = SelfConfidence(backbone.feature_channels)
         self.smoother = smoother
+        self.consensus = consensus if consensus is not None else NoConsensus()
         self.fusion = fusion
         self.num_classes = num_classes
         self.patch = patch
@@ -57,7 +59,7 @@ class MASH(nn.Module):
                           self.self_confidence)
 
     def respond_role(self) -> RespondRole:
-        return RespondRole(self.qk_transform, self.smoother, self.patch)
+        return RespondRole(self.qk_transform, self.smoother, self.patch, self.consensus)
 
     def fuse_role(self) -> FuseRole:
         return FuseRole(self.fusion)
@@ -156,6 +158,7 @@ def build_mash(cfg) -> MASH:
         key_encoder=key_encoder,
         qk_transform=qk_transform,
         smoother=build_smoother(cfg),
+        consensus=build_consensus(cfg),
         fusion=build_fusion(cfg),
         num_classes=cfg.num_classes,
         patch=cfg.patch_size,

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mash_ros.core.consensus import NoConsensus
 from mash_ros.core.handshake import cost_volume, no_match_score
 from mash_ros.core.warp import match_and_confidence, patchify, select_cells
 
@@ -101,16 +102,19 @@ class EncodeRole(nn.Module):
 class RespondRole(nn.Module):
     """Supporter: match a received query against the own key, select and cut patches."""
 
-    def __init__(self, qk_transform: nn.Module, smoother: nn.Module, patch: int):
+    def __init__(self, qk_transform: nn.Module, smoother: nn.Module, patch: int,
+                 consensus: nn.Module | None = None):
         super().__init__()
         self.qk_transform = qk_transform
         self.smoother = smoother
+        self.consensus = consensus if consensus is not None else NoConsensus()
         self.patch = patch
 
     @torch.jit.export
     def correspondence(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-        """query [B,Q,Ht,Wt], key [B,K,Hs,Ws] -> smoothed volume logits [B,Hs*Ws+1,Ht,Wt]."""
-        return self.smoother(cost_volume(self.qk_transform(query), key))
+        """query [B,Q,Ht,Wt], key [B,K,Hs,Ws] -> smoothed volume logits [B,Hs*Ws+1,Ht,Wt]
+        (with the geometric consensus prior when the model has one)."""
+        return self.consensus(self.smoother(cost_volume(self.qk_transform(query), key)))
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, probs: torch.Tensor,
                 threshold: float, budget: int) -> Tuple[torch.Tensor, torch.Tensor,
