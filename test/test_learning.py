@@ -20,7 +20,7 @@ def tiny_data(tmp_path_factory):
     from mash_ros.sim.writer import generate_split
 
     root = tmp_path_factory.mktemp("learn")
-    for split, seed in (("train", 3), ("val", 4)):
+    for split, seed in (("train", 3), ("val", 4), ("test", 5)):
         generate_split(root / split, split, 2, seed=seed, cfg=TINY, progress=False)
     return root
 
@@ -93,3 +93,60 @@ def test_distributed_evaluation_matches_dense_with_exact_codecs(tiny_data, tiny_
     bw = run["bandwidth"]
     assert bw["query_bytes_per_frame"] == 32 * 8 * 8 * 4
     assert 0 <= bw["r"] <= 1
+
+
+def test_match_tally_counts_exact_near_and_misses():
+    from mash_ros.learning.matching import MatchTally
+
+    tally = MatchTally(4, 4)  # no-match = 16
+    truth = torch.tensor([[5, 5, 5, 16]])
+    predicted = torch.tensor([[5, 10, 16, 3]])  # exact, 1 cell off diagonally, missed, n/a
+    tally.update(predicted, truth, torch.tensor([False, False, True, True]))
+    summary = tally.summary()
+    assert summary["clear"] == {"cells": 2, "exact": 50.0, "near": 100.0}
+    assert summary["obstructed"] == {"cells": 1, "exact": 0.0, "near": 0.0}
+
+
+def test_gt_homography_reproduces_a_pure_shift():
+    from mash_ros.learning.matching import homography_matches
+
+    grid = 8
+    ys, xs = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    shifted = xs + 2  # the supporter sees everything two cells to the right
+    truth = torch.where(shifted < grid, ys * grid + shifted, torch.full_like(xs, grid * grid))
+    truth = truth.flatten().unsqueeze(0)
+    assert torch.equal(homography_matches(truth, grid, grid), truth)
+
+
+def test_init_keeps_the_training_history(tmp_path, tiny_cfg):
+    from mash_ros.learning.trainer import initialise_from
+
+    path = tmp_path / "stage1.pt"
+    save_checkpoint(path, build_model(tiny_cfg, "mash"), tiny_cfg, "mash",
+                    {"training": {"command": "stage one"}, "validation": {"full": {"miou": 1.0}}})
+    note = initialise_from(build_model(tiny_cfg, "mash"), str(path))
+    assert note["previous"]["training"]["command"] == "stage one"
+    assert note["new_parameters"] == []
+
+
+def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg):
+    from mash_ros.tools.evaluate import main
+
+    models = tmp_path / "models"
+    torch.manual_seed(0)
+    for kind in ("mash", "inpainting"):
+        save_checkpoint(models / f"{kind}_tiny.pt", build_model(tiny_cfg, kind), tiny_cfg, kind)
+    out = tmp_path / "eval"
+    assert main(["--data", str(tiny_data), "--models", str(models), "--out", str(out),
+                 "--limit", "2", "--thresholds", "0.0", "0.5", "--threads", "1"]) == 0
+    rows = {row["kind"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
+    mash = rows["mash"]
+    assert [p["threshold"] for p in mash["threshold_sweep"]] == [0.0, 0.5]
+    assert mash["other_patch_encoding"]["encoding"] == "top1"
+    matching = mash["matching"]["model"]
+    assert matching["clear"]["cells"] + matching["obstructed"]["cells"] > 0
+    assert 0 <= matching["clear"]["near"] <= 100
+    assert rows["inpainting"]["bandwidth"]["supporting_bytes"] is None
+    table = (out / "results.md").read_text()
+    assert "| MASH |" in table and "Warping grid" in table and "top1 patches" in table
+    assert (out / "bandwidth.png").stat().st_size > 1000

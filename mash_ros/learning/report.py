@@ -43,7 +43,26 @@ def markdown_table(rows: list[dict], meta: dict) -> str:
                 f"{row['float32_query']['miou']:.2f} "
                 f"(obstructed {row['float32_query']['obstructed_miou']:.2f}); fraction of "
                 f"cells sent r = {row['bandwidth']['r']:.3f}.")
+            if "other_patch_encoding" in row:
+                other = row["other_patch_encoding"]
+                lines.append(
+                    f"With {other['encoding']} patches: mIoU {other['miou']:.2f} (obstructed "
+                    f"{other['obstructed_miou']:.2f}), {other['supporting_bytes']:.0f} B per "
+                    f"supporter ({other['supporting_y']:.4f}y).")
+            if "matching" in row:
+                lines.append(_matching_line(row["matching"]))
     return "\n".join(lines) + "\n"
+
+
+def _matching_line(matching: dict) -> str:
+    def group(g: dict) -> str:
+        return f"{g['exact']:.1f} % exact, {g['near']:.1f} % within one cell"
+
+    model, reference = matching["model"], matching["gt_homography"]
+    return (f"Warping grid on {matching['snapshots']} snapshots: clear cells "
+            f"{group(model['clear'])}; obstructed cells {group(model['obstructed'])} "
+            f"(one RANSAC homography fitted to the true matches: clear "
+            f"{group(reference['clear'])}, obstructed {group(reference['obstructed'])}).")
 
 
 def bandwidth_plot(rows: list[dict], path: pathlib.Path) -> None:

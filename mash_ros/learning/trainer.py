@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mash_ros.core.checkpoint import save_checkpoint, sha256_file
+from mash_ros.core.checkpoint import card_path, read_card, save_checkpoint, sha256_file
 from mash_ros.core.config import MashConfig
 from mash_ros.core.losses import mash_loss
 from mash_ros.core.models import build_model
@@ -62,7 +62,11 @@ def initialise_from(model, path: str) -> dict:
     if unexpected:
         raise ValueError(f"{path} has weights this model does not: {unexpected}")
     print(f"initialised from {path}; new parameters: {missing or 'none'}")
-    return {"weights": str(path), "sha256": sha256_file(path), "new_parameters": missing}
+    note = {"weights": str(path), "sha256": sha256_file(path), "new_parameters": missing}
+    if card_path(path).is_file():  # keep the whole training history in the new card
+        previous = read_card(path)
+        note["previous"] = {k: previous.get(k) for k in ("training", "validation")}
+    return note
 
 
 def losses_for(kind: str, model, batch: dict, cfg: MashConfig, aux_weight: float) -> dict:

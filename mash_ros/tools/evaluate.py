@@ -16,8 +16,10 @@ import sys
 import torch
 
 from mash_ros.core.checkpoint import load_checkpoint
+from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
 from mash_ros.learning.data import TargetFirstDataset
 from mash_ros.learning.evaluation import evaluate_dense, evaluate_distributed
+from mash_ros.learning.matching import matching_accuracy
 from mash_ros.learning.report import bandwidth_plot, markdown_table
 from mash_ros.learning.timing import compute_ratios
 
@@ -52,6 +54,13 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
     row["float32_query"] = {"miou": exact["fused"].summary()["full"]["miou"],
                             "obstructed_miou": exact["fused"].summary()["obstructed"]["miou"],
                             "query_bytes": exact["bandwidth"]["query_bytes_per_frame"]}
+    other = "top1" if ns.patch_encoding != "top1" else "uint8"
+    compact = evaluate_distributed(model, test, ns.query_encoding, other, ns.limit)
+    row["other_patch_encoding"] = {
+        "encoding": other, "miou": compact["fused"].summary()["full"]["miou"],
+        "obstructed_miou": compact["fused"].summary()["obstructed"]["miou"],
+        "supporting_bytes": compact["bandwidth"]["answer_bytes_per_supporter"],
+        "supporting_y": compact["bandwidth"]["answer_bytes_per_supporter"] / y}
     sweep = []
     default = model.confidence_threshold
     for threshold in ns.thresholds:
@@ -67,6 +76,7 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
               f"{point['bandwidth']['answer_bytes_per_supporter']:.0f} B/supporter", flush=True)
     model.confidence_threshold = default
     row["threshold_sweep"] = sweep
+    row["matching"] = matching_accuracy(model, test, cfg, ns.sweep_limit or ns.limit)
     return row
 
 
@@ -79,8 +89,8 @@ def main(args=None) -> int:
     parser.add_argument("--sweep-limit", type=int, default=100)
     parser.add_argument("--thresholds", type=float, nargs="+",
                         default=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7])
-    parser.add_argument("--query-encoding", default="int8")
-    parser.add_argument("--patch-encoding", default="uint8")
+    parser.add_argument("--query-encoding", default="int8", choices=QUERY_ENCODINGS)
+    parser.add_argument("--patch-encoding", default="uint8", choices=PATCH_ENCODINGS)
     parser.add_argument("--threads", type=int, default=0)
     ns = parser.parse_args(args)
     if ns.threads:

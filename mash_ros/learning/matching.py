@@ -1,0 +1,100 @@
+"""How well MASH's warping grid finds the true supporter cell, on clear and obstructed cells.
+
+Segmentation scores say whether collaboration helped; these say why (not). For every target
+cell that truly has a match in a supporter (ground-truth correspondence from the simulator), the
+model's warping grid (the ArgMax of the smoothed volume, consensus included) is scored as
+
+    exact: the true supporter cell;   near: within one cell of it (Chebyshev distance <= 1)
+
+separately for clear target cells and for obstructed ones (> half the cell's pixels behind the
+obstruction: there the target's own query describes the obstruction, not the scene).
+``gt_homography`` scores what one homography per view pair can explain: one fitted by RANSAC to
+the ground-truth matches themselves (a reference for the geometric consensus, not a bound).
+"""
+from __future__ import annotations
+
+import torch
+
+from mash_ros.core.consensus import cell_centres, fit_homography, hypothesis_table, project
+
+OBSTRUCTED_CELL_FRACTION = 0.5
+GT_FIT_HYPOTHESES = 256
+GT_FIT_INLIER_CELLS = 1.0
+
+
+class MatchTally:
+    """Counts of exact / near matches per cell group."""
+
+    def __init__(self, grid_h: int, grid_w: int):
+        self.grid_w = grid_w
+        self.no_match = grid_h * grid_w
+        self.counts = {group: {"exact": 0, "near": 0, "cells": 0}
+                       for group in ("clear", "obstructed")}
+
+    def update(self, predicted: torch.Tensor, truth: torch.Tensor,
+               obstructed: torch.Tensor) -> None:
+        """predicted, truth [S, Nt] supporter cell ids (no-match = Hs*Ws), obstructed [Nt]."""
+        grid_w = self.grid_w
+        real = truth < self.no_match
+        hit = predicted < self.no_match
+        dist = torch.maximum((predicted % grid_w - truth % grid_w).abs(),
+                             (predicted // grid_w - truth // grid_w).abs())
+        for group, cells in (("clear", ~obstructed), ("obstructed", obstructed)):
+            sel = real & cells.unsqueeze(0)
+            self.counts[group]["cells"] += int(sel.sum())
+            self.counts[group]["exact"] += int((sel & hit & (dist == 0)).sum())
+            self.counts[group]["near"] += int((sel & hit & (dist <= 1)).sum())
+
+    def summary(self) -> dict:
+        return {group: {"cells": c["cells"],
+                        "exact": 100.0 * c["exact"] / max(c["cells"], 1),
+                        "near": 100.0 * c["near"] / max(c["cells"], 1)}
+                for group, c in self.counts.items()}
+
+
+def obstructed_cells(mask: torch.Tensor, patch: int) -> torch.Tensor:
+    """Pixel obstruction mask [H,W] bool -> [Ht*Wt] bool, row-major cells."""
+    h, w = mask.shape
+    fraction = mask.float().view(h // patch, patch, w // patch, patch).mean((1, 3))
+    return (fraction > OBSTRUCTED_CELL_FRACTION).flatten()
+
+
+def homography_matches(truth: torch.Tensor, grid_h: int, grid_w: int) -> torch.Tensor:
+    """truth [S, Nt] -> [S, Nt]: the cells one RANSAC homography per supporter, fitted to the
+    true matches, predicts (no-match where it maps outside the supporter's grid)."""
+    no_match = grid_h * grid_w
+    centres = cell_centres(grid_h, grid_w, truth.device).double()  # [Nt,2], cells
+    scale = centres.new_tensor([2.0 / grid_w, 2.0 / grid_h])
+    weight = (truth < no_match).double()  # [S,Nt]
+    src = (centres * scale - 1.0).expand(truth.shape[0], -1, -1)
+    dst = centres[truth.clamp_max(no_match - 1)] * scale - 1.0
+    samples = hypothesis_table(truth.shape[1], GT_FIT_HYPOTHESES)
+    samples = samples.unsqueeze(0).expand(truth.shape[0], -1, -1)  # [S,R,4]
+    h, _ = fit_homography(src, dst, weight, samples, 2.0 * GT_FIT_INLIER_CELLS / grid_w)
+    projected, depth = project(h, src)
+    cells = ((projected + 1.0) / scale).floor().long()  # [S,Nt,2] (x, y)
+    inside = ((cells[..., 0] >= 0) & (cells[..., 0] < grid_w) & (cells[..., 1] >= 0)
+              & (cells[..., 1] < grid_h) & (depth > 0))
+    ids = cells[..., 1].clamp(0, grid_h - 1) * grid_w + cells[..., 0].clamp(0, grid_w - 1)
+    return torch.where(inside, ids, torch.full_like(ids, no_match))
+
+
+@torch.inference_mode()
+def matching_accuracy(model, dataset, cfg, limit: int = 0) -> dict:
+    """Score MASH's warping grid (target = slot 0 of each snapshot) against the simulator's
+    correspondences. Returns {"model": {clear, obstructed}, "gt_homography": {...}}, each
+    group {"cells", "exact" %, "near" %}."""
+    model.eval()
+    tally = MatchTally(cfg.grid_height, cfg.grid_width)
+    reference = MatchTally(cfg.grid_height, cfg.grid_width)
+    count = len(dataset) if not limit else min(limit, len(dataset))
+    for i in range(count):
+        item = dataset[i]
+        truth = item["corr"].flatten(1)  # [S,Nt]
+        obstructed = obstructed_cells(item["mask"], cfg.patch_size)
+        out = model(item["images"].unsqueeze(0), target=0)
+        tally.update(out["match"][0].flatten(1), truth, obstructed)
+        reference.update(homography_matches(truth, cfg.grid_height, cfg.grid_width), truth,
+                       obstructed)
+    return {"model": tally.summary(), "gt_homography": reference.summary(),
+            "snapshots": count}
