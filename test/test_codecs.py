@@ -49,6 +49,29 @@ def test_patch_round_trip(encoding, itemsize, bound):
     assert np.abs(back - probs).max() <= bound + 1e-9
 
 
+@pytest.mark.parametrize("classes", [2, 5, 8, 16])
+def test_top1_patches_keep_the_argmax_in_one_byte_per_pixel(classes):
+    logits = RNG.standard_normal((6, classes, 8, 8)) * 3
+    probs = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+    data = codecs.encode_patches(probs, "top1")
+    assert len(data) == 6 * 8 * 8 == codecs.patch_payload_bytes(6, classes, 8, "top1")
+    back = codecs.decode_patches(data, 6, classes, 8, "top1")
+    assert back.shape == probs.shape and back.dtype == np.float32
+    np.testing.assert_array_equal(back.argmax(1), probs.argmax(1))
+    np.testing.assert_allclose(back.sum(1), 1.0, atol=1e-5)
+    levels = 2 ** (8 - (classes - 1).bit_length()) - 1
+    bound = (1 - 1 / classes) / (2 * levels)
+    assert np.abs(back.max(1) - probs.max(1)).max() <= bound + 1e-6
+
+
+def test_top1_rejects_what_it_cannot_hold():
+    with pytest.raises(WireFormatError, match="at most"):
+        codecs.encode_patches(np.full((1, 17, 2, 2), 1 / 17, np.float32), "top1")
+    # 5 classes use 3 class bits: a byte naming class 7 is corrupt
+    with pytest.raises(WireFormatError, match="class 7"):
+        codecs.decode_patches(bytes([7 << 5]) * 4, 1, 5, 2, "top1")
+
+
 def test_empty_patch_set_round_trips():
     data = codecs.encode_patches(np.zeros((0, 8, 8, 8), np.float32), "uint8")
     assert data == b"" and codecs.decode_patches(data, 0, 8, 8, "uint8").shape == (0, 8, 8, 8)

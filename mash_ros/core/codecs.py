@@ -12,6 +12,12 @@ Query payload, shape [Q, Hs, Ws] (channel-major, little-endian):
 Patch payload, shape [n, C, P, P] of class probabilities in [0, 1]:
   float16  2 bytes/element, |err| <= 2**-12 (values <= 1 have ulp <= 2**-11)
   uint8    1 byte/element, p_hat = round(p * 255) / 255, |err| <= 1/510
+Patch payload ``top1``, shape [n, P, P]: one byte per pixel, C times smaller than uint8. The
+  byte holds the most likely class (b = bit_length(C - 1) high bits, C <= 16) and its probability
+  (8 - b low bits, linear over [1/C, 1]); the decoder spreads the rest evenly over the other
+  classes. The ArgMax survives exactly; the top probability's error is at most
+  (1 - 1/C) / (2 (2^(8-b) - 1)), 0.014 for C = 8. Enough for HardSelection, which keeps the
+  ArgMax and trusts the confidences sent beside the patches.
 """
 from __future__ import annotations
 
@@ -45,10 +51,14 @@ class PatchEncoding(enum.IntEnum):
 
     FLOAT16 = 0
     UINT8 = 1
+    TOP1 = 2
 
 
+QUERY_ENCODINGS = tuple(e.name.lower() for e in QueryEncoding)  # names for CLIs and parameters
+PATCH_ENCODINGS = tuple(e.name.lower() for e in PatchEncoding)
 _QUERY_ITEMSIZE = {QueryEncoding.FLOAT32: 4, QueryEncoding.FLOAT16: 2, QueryEncoding.INT8: 1}
 _PATCH_ITEMSIZE = {PatchEncoding.FLOAT16: 2, PatchEncoding.UINT8: 1}
+MAX_TOP1_CLASSES = 16  # keeps >= 4 bits for the probability
 
 
 def _enum(kind, value):
@@ -155,7 +165,46 @@ def decode_query(data: bytes, scale, channels: int, height: int, width: int,
 
 def patch_payload_bytes(count: int, classes: int, patch: int, encoding) -> int:
     """Exact size of a patch payload in bytes for ``count`` patches of C x P x P."""
-    return count * classes * patch * patch * _PATCH_ITEMSIZE[patch_encoding(encoding)]
+    enc = patch_encoding(encoding)
+    if enc == PatchEncoding.TOP1:
+        return count * patch * patch
+    return count * classes * patch * patch * _PATCH_ITEMSIZE[enc]
+
+
+def _top1_bits(classes: int) -> tuple[int, int]:
+    """(class bits, probability bits) of a top1 byte for C classes."""
+    if classes > MAX_TOP1_CLASSES:
+        raise WireFormatError(f"top1 patches hold at most {MAX_TOP1_CLASSES} classes, "
+                              f"not {classes}")
+    class_bits = (classes - 1).bit_length()
+    return class_bits, 8 - class_bits
+
+
+def _encode_top1(patches: np.ndarray) -> bytes:
+    classes = patches.shape[1]
+    _, prob_bits = _top1_bits(classes)
+    levels = (1 << prob_bits) - 1
+    top = patches.argmax(axis=1)  # [n,P,P]
+    p = np.take_along_axis(patches, top[:, None], axis=1)[:, 0]
+    floor = 1.0 / classes  # the top class of a distribution has at least 1/C
+    span = max(1.0 - floor, 1e-12)
+    q = np.rint(np.clip((p - floor) / span, 0.0, 1.0) * levels).astype(np.uint8)
+    return ((top.astype(np.uint8) << prob_bits) | q).tobytes()
+
+
+def _decode_top1(data: bytes, count: int, classes: int, patch: int) -> np.ndarray:
+    _, prob_bits = _top1_bits(classes)
+    levels = (1 << prob_bits) - 1
+    raw = np.frombuffer(data, dtype=np.uint8).reshape(count, patch, patch)
+    top = (raw >> prob_bits).astype(np.int64)
+    if top.size and top.max() >= classes:
+        raise WireFormatError(f"top1 payload names class {int(top.max())} of {classes}")
+    floor = 1.0 / classes
+    p = floor + (raw & levels).astype(np.float32) / levels * (1.0 - floor)  # [n,P,P]
+    rest = (1.0 - p) / max(classes - 1, 1)
+    values = np.broadcast_to(rest[:, None], (count, classes, patch, patch)).copy()
+    np.put_along_axis(values, top[:, None], p[:, None], axis=1)
+    return values.astype(np.float32)
 
 
 def encode_patches(patches: np.ndarray, encoding) -> bytes:
@@ -169,6 +218,8 @@ def encode_patches(patches: np.ndarray, encoding) -> bytes:
     patches = _finite_array(patches, "patches", "[n, C, P, P]")
     if enc == PatchEncoding.FLOAT16:
         return patches.astype("<f2").tobytes()
+    if enc == PatchEncoding.TOP1:
+        return _encode_top1(patches)
     return np.rint(np.clip(patches, 0.0, 1.0) * 255.0).astype(np.uint8).tobytes()
 
 
@@ -183,6 +234,8 @@ def decode_patches(data: bytes, count: int, classes: int, patch: int, encoding) 
         raise WireFormatError(f"patch payload has {len(data)} bytes, {count} patches of "
                               f"{classes}x{patch}x{patch} {enc.name.lower()} need {expected}")
     shape = (count, classes, patch, patch)
+    if enc == PatchEncoding.TOP1:
+        return _decode_top1(data, count, classes, patch)
     if enc == PatchEncoding.UINT8:
         return np.frombuffer(data, dtype=np.uint8).reshape(shape).astype(np.float32) / 255.0
     values = np.frombuffer(data, dtype="<f2").reshape(shape).astype(np.float32)

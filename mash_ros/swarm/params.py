@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 import yaml
 
+from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
 from mash_ros.core.paths import package_file
 
 ALL = "all"
-QUERY_ENCODINGS = ("float32", "float16", "int8")
-PATCH_ENCODINGS = ("float16", "uint8")
 _COMMENT = re.compile(r"^\s{4}(\w+):.*?#\s*(.+)$")
 
 

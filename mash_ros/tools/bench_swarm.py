@@ -26,8 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", default=None, help="weights (default: bundled mash_cpu.pt)")
     parser.add_argument("--data", default=None,
                         help="simulator data directory (default: the bundled sample)")
-    parser.add_argument("--query-encoding", default="int8")
-    parser.add_argument("--patch-encoding", default="uint8")
+    parser.add_argument("--query-encoding", default="int8", choices=codecs.QUERY_ENCODINGS)
+    parser.add_argument("--patch-encoding", default="uint8", choices=codecs.PATCH_ENCODINGS)
 
 
 def cpu_seconds(pid: int) -> float:

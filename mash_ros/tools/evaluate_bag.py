@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
+from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
 
 INCOMPLETE = 3
 
@@ -119,8 +120,10 @@ def main(args=None) -> int:
     parser.add_argument("--out", required=True, help="report JSON to write")
     parser.add_argument("--model", default=None,
                         help="also run this checkpoint offline over the same frames")
-    parser.add_argument("--query-encoding", default="int8", help="for --model, as the nodes")
-    parser.add_argument("--patch-encoding", default="uint8", help="for --model, as the nodes")
+    parser.add_argument("--query-encoding", default="int8", choices=QUERY_ENCODINGS,
+                        help="for --model, as the nodes")
+    parser.add_argument("--patch-encoding", default="uint8", choices=PATCH_ENCODINGS,
+                        help="for --model, as the nodes")
     parser.add_argument("--camera-regex", default=layout.CAMERA_REGEX)
     parser.add_argument("--camera", default=None)
     parser.add_argument("--remap", action="append", default=[], metavar="FROM:=TO",

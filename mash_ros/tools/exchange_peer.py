@@ -6,6 +6,8 @@ import sys
 
 from rclpy.utilities import remove_ros_args
 
+from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
+
 
 def main(args=None) -> int:
     argv = remove_ros_args(args if args is not None else sys.argv)[1:]
@@ -15,8 +17,8 @@ def main(args=None) -> int:
     parser.add_argument("--peer", required=True, help="the other agent's namespace")
     parser.add_argument("--frames", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before giving up")
-    parser.add_argument("--query-encoding", default="int8", choices=["float32", "float16", "int8"])
-    parser.add_argument("--patch-encoding", default="uint8", choices=["float16", "uint8"])
+    parser.add_argument("--query-encoding", default="int8", choices=QUERY_ENCODINGS)
+    parser.add_argument("--patch-encoding", default="uint8", choices=PATCH_ENCODINGS)
     parser.add_argument("--out", required=True, help="JSON log of every message sent/received")
     ns = parser.parse_args(argv)
     from mash_ros.nodes.exchange_peer import run

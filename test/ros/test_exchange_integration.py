@@ -7,7 +7,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("query_encoding,patch_encoding", [("int8", "uint8"),
-                                                           ("float32", "float16")])
+                                                           ("float32", "float16"),
+                                                           ("int8", "top1")])
 def test_every_field_arrives_intact(tmp_path, query_encoding, patch_encoding):
     frames = 5
     logs = run_exchange(frames, tmp_path, timeout=60, query_encoding=query_encoding,

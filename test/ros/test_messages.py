@@ -42,7 +42,7 @@ def test_query_map_round_trip(encoding):
     np.testing.assert_allclose(decoded, query, atol=np.abs(query).max() / 127)
 
 
-@pytest.mark.parametrize("encoding", ["float16", "uint8"])
+@pytest.mark.parametrize("encoding", ["float16", "uint8", "top1"])
 def test_seg_patches_round_trip(encoding):
     sent = patch_set()
     msg = conversions.patches_to_msg(sent, header(), "drone_1", "drone_0", 7, encoding)
@@ -52,8 +52,23 @@ def test_seg_patches_round_trip(encoding):
     np.testing.assert_array_equal(got.cell_index, sent.cell_index)
     np.testing.assert_array_equal(got.source_cell, sent.source_cell)
     np.testing.assert_array_equal(got.confidence, sent.confidence)
-    np.testing.assert_allclose(got.patches, sent.patches, atol=1 / 500)
+    if encoding == "top1":  # the ArgMax only, and the top probability to 5 bits
+        np.testing.assert_array_equal(got.patches.argmax(1), sent.patches.argmax(1))
+        np.testing.assert_allclose(got.patches.max(1), sent.patches.max(1), atol=0.875 / 62)
+    else:
+        np.testing.assert_allclose(got.patches, sent.patches, atol=1 / 500)
     assert got.grid == (16, 16)
+
+
+def test_wire_encoding_values_match_the_message_constants():
+    from mash_msgs.msg import QueryMap, SegPatches
+
+    from mash_ros.core.codecs import PatchEncoding, QueryEncoding
+
+    for enum, msg in ((QueryEncoding, QueryMap), (PatchEncoding, SegPatches)):
+        assert {e.name: int(e) for e in enum} == {
+            name[len("ENCODING_"):]: getattr(msg, name) for name in dir(msg)
+            if name.startswith("ENCODING_")}
 
 
 def test_bandwidth_report_round_trip():
