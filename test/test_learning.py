@@ -147,6 +147,9 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
     assert matching["clear"]["cells"] + matching["obstructed"]["cells"] > 0
     assert 0 <= matching["clear"]["near"] <= 100
     assert rows["inpainting"]["bandwidth"]["supporting_bytes"] is None
+    perfect = rows["inpainting"]["perfect_infill"]
+    assert perfect["obstructed"]["miou"] == 100.0
+    assert perfect["full"]["miou"] >= rows["inpainting"]["segmentation"]["full"]["miou"]
     table = (out / "results.md").read_text()
     assert "| MASH |" in table and "Warping grid" in table and "top1 patches" in table
     assert (out / "bandwidth.png").stat().st_size > 1000

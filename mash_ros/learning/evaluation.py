@@ -24,8 +24,12 @@ def _limit(dataset, limit: int) -> range:
 
 @torch.inference_mode()
 def evaluate_dense(model, dataset, kind: str, device=torch.device("cpu"),
-                   limit: int = 0) -> SegmentationScore:
-    """Centralized forward for the target (slot 0) of every snapshot."""
+                   limit: int = 0, ceiling: SegmentationScore | None = None) -> SegmentationScore:
+    """Centralized forward for the target (slot 0) of every snapshot.
+
+    ``ceiling``, if given, also scores the prediction with its obstructed pixels replaced by the
+    true labels: what perfect collaboration could add on top of this model.
+    """
     score = SegmentationScore()
     model.eval()
     for i in _limit(dataset, limit):
@@ -35,7 +39,10 @@ def evaluate_dense(model, dataset, kind: str, device=torch.device("cpu"),
             images = images[:, :1]
         out = model(images, target=0, gt_corr=item["corr"].unsqueeze(0).to(device))
         prediction = out["probs"][0].argmax(0).cpu().numpy()
-        score.update(prediction, item["labels"].numpy(), item["mask"].numpy())
+        labels, mask = item["labels"].numpy(), item["mask"].numpy()
+        score.update(prediction, labels, mask)
+        if ceiling is not None:
+            ceiling.update(np.where(mask, labels, prediction), labels, mask)
     return score
 
 

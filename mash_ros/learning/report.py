@@ -35,6 +35,11 @@ def markdown_table(rows: list[dict], meta: dict) -> str:
               "OutputStack sends: 1.00y). t = one SegNet forward of one image "
               f"({rows[0]['compute']['t_ms']:.1f} ms here, 1 thread)."]
     for row in rows:
+        if "perfect_infill" in row:
+            lines.append(
+                f"\n{NAMES[row['kind']]} with its obstructed pixels replaced by the true labels "
+                f"(perfect collaboration on top of one view): full mIoU "
+                f"{row['perfect_infill']['full']['miou']:.2f}.")
         if row["kind"] == "mash":
             single = row["single_agent"]
             lines.append(

@@ -17,6 +17,7 @@ import torch
 
 from mash_ros.core.checkpoint import load_checkpoint
 from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
+from mash_ros.core.metrics import SegmentationScore
 from mash_ros.learning.data import TargetFirstDataset
 from mash_ros.learning.evaluation import evaluate_dense, evaluate_distributed
 from mash_ros.learning.matching import matching_accuracy
@@ -110,8 +111,11 @@ def main(args=None) -> int:
         if kind == "mash":
             row = evaluate_mash(model, cfg, test, ns)
         else:
-            score = evaluate_dense(model, test, kind, limit=ns.limit)
+            ceiling = SegmentationScore() if kind == "inpainting" else None
+            score = evaluate_dense(model, test, kind, limit=ns.limit, ceiling=ceiling)
             row = {"segmentation": score.summary(), "bandwidth": raw_bandwidth(kind, cfg)}
+            if ceiling is not None:
+                row["perfect_infill"] = ceiling.summary()
         row.update({"model": path.name, "kind": kind, "sha256": card["sha256"],
                     "query_dim": cfg.query_dim if kind == "mash" else None,
                     "key_dim": cfg.key_dim if kind == "mash" else None,
