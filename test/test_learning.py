@@ -118,6 +118,24 @@ def test_gt_homography_reproduces_a_pure_shift():
     assert torch.equal(homography_matches(truth, grid, grid), truth)
 
 
+def test_gt_warp_fills_only_obstructed_cells_from_the_first_seeing_supporter(tiny_cfg):
+    from mash_ros.learning.matching import gt_warp
+
+    cells = tiny_cfg.grid_height * tiny_cfg.grid_width  # 8 x 8
+    side = tiny_cfg.image_height
+    probs = torch.stack([torch.full((8, side, side), float(a)) for a in range(3)])  # agent a: a
+    truth = torch.full((2, cells), cells)  # nobody sees anything ...
+    truth[1, 5] = 7  # ... but supporter 2 sees cell 5, and
+    truth[0, 6], truth[1, 6] = 3, 4  # both see cell 6: the first one wins
+    obstructed = torch.zeros(cells, dtype=torch.bool)
+    obstructed[[5, 6, 9]] = True
+    fused = gt_warp(probs, truth, obstructed, tiny_cfg)
+    per_cell = fused[0].unfold(0, 8, 8).unfold(1, 8, 8).mean((-1, -2)).flatten()
+    expected = torch.zeros(cells)
+    expected[5], expected[6] = 2.0, 1.0  # cell 9 is obstructed but nobody sees it: own
+    torch.testing.assert_close(per_cell, expected)
+
+
 def test_init_keeps_the_training_history(tmp_path, tiny_cfg):
     from mash_ros.learning.trainer import initialise_from
 
@@ -146,6 +164,7 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
     matching = mash["matching"]["model"]
     assert matching["clear"]["cells"] + matching["obstructed"]["cells"] > 0
     assert 0 <= matching["clear"]["near"] <= 100
+    assert 0 <= mash["matching"]["gt_warp"]["full"]["miou"] <= 100
     assert rows["inpainting"]["bandwidth"]["supporting_bytes"] is None
     perfect = rows["inpainting"]["perfect_infill"]
     assert perfect["obstructed"]["miou"] == 100.0

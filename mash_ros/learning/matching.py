@@ -10,12 +10,18 @@ separately for clear target cells and for obstructed ones (> half the cell's pix
 obstruction: there the target's own query describes the obstruction, not the scene).
 ``gt_homography`` scores what one homography per view pair can explain: one fitted by RANSAC to
 the ground-truth matches themselves (a reference for the geometric consensus, not a bound).
+``gt_warp`` is the segmentation MASH's patch exchange would reach with a perfect warping grid:
+the target's own result with every obstructed cell replaced by a supporter's own segmentation
+patch at the true matching cell (the first supporter that sees it). It bounds what better
+matching alone can add, since patches are moved whole, unrotated and unscaled.
 """
 from __future__ import annotations
 
 import torch
 
 from mash_ros.core.consensus import cell_centres, fit_homography, hypothesis_table, project
+from mash_ros.core.metrics import SegmentationScore
+from mash_ros.core.warp import patchify, unpatchify
 
 OBSTRUCTED_CELL_FRACTION = 0.5
 GT_FIT_HYPOTHESES = 256
@@ -85,6 +91,7 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0) -> dict:
     correspondences. Returns {"model": {clear, obstructed}, "gt_homography": {...}}, each
     group {"cells", "exact" %, "near" %}."""
     model.eval()
+    warped = SegmentationScore()
     tally = MatchTally(cfg.grid_height, cfg.grid_width)
     reference = MatchTally(cfg.grid_height, cfg.grid_width)
     count = len(dataset) if not limit else min(limit, len(dataset))
@@ -95,6 +102,24 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0) -> dict:
         out = model(item["images"].unsqueeze(0), target=0)
         tally.update(out["match"][0].flatten(1), truth, obstructed)
         reference.update(homography_matches(truth, cfg.grid_height, cfg.grid_width), truth,
-                       obstructed)
+                         obstructed)
+        fused = gt_warp(out["agent_logits"][0].softmax(1), truth, obstructed, cfg)
+        warped.update(fused.argmax(0).numpy(), item["labels"].numpy(), item["mask"].numpy())
     return {"model": tally.summary(), "gt_homography": reference.summary(),
-            "snapshots": count}
+            "gt_warp": warped.summary(), "snapshots": count}
+
+
+def gt_warp(probs: torch.Tensor, truth: torch.Tensor, obstructed: torch.Tensor,
+            cfg) -> torch.Tensor:
+    """probs [N,C,H,W] every agent's own distribution (target first), truth [S,Nt], obstructed
+    [Nt] -> [C,H,W]: the target's own, each obstructed cell replaced by the patch of the first
+    supporter that truly sees it."""
+    no_match = cfg.grid_height * cfg.grid_width
+    fused = patchify(probs[:1], cfg.patch_size)[0].clone()  # [Nt,C,P,P]
+    filled = ~obstructed
+    for s in range(truth.shape[0]):
+        take = ~filled & (truth[s] < no_match)
+        source = patchify(probs[s + 1:s + 2], cfg.patch_size)[0]  # [Ns,C,P,P]
+        fused[take] = source[truth[s][take]]
+        filled = filled | take
+    return unpatchify(fused.unsqueeze(0), cfg.grid_height, cfg.grid_width)[0]

@@ -67,7 +67,10 @@ def _matching_line(matching: dict) -> str:
     return (f"Warping grid on {matching['snapshots']} snapshots: clear cells "
             f"{group(model['clear'])}; obstructed cells {group(model['obstructed'])} "
             f"(one RANSAC homography fitted to the true matches: clear "
-            f"{group(reference['clear'])}, obstructed {group(reference['obstructed'])}).")
+            f"{group(reference['clear'])}, obstructed {group(reference['obstructed'])}). "
+            f"With the true warping grid, the patch exchange would reach full mIoU "
+            f"{matching['gt_warp']['full']['miou']:.2f}, obstructed "
+            f"{matching['gt_warp']['obstructed']['miou']:.2f}.")
 
 
 def bandwidth_plot(rows: list[dict], path: pathlib.Path) -> None:
