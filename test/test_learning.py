@@ -156,7 +156,8 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
         save_checkpoint(models / f"{kind}_tiny.pt", build_model(tiny_cfg, kind), tiny_cfg, kind)
     out = tmp_path / "eval"
     assert main(["--data", str(tiny_data), "--models", str(models), "--out", str(out),
-                 "--limit", "2", "--thresholds", "0.0", "0.5", "--threads", "1"]) == 0
+                 "--limit", "2", "--thresholds", "0.0", "0.5", "--threads", "1",
+                 "--write-cards"]) == 0
     rows = {row["kind"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
     mash = rows["mash"]
     assert [p["threshold"] for p in mash["threshold_sweep"]] == [0.0, 0.5]
@@ -172,3 +173,6 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
     table = (out / "results.md").read_text()
     assert "| MASH |" in table and "Warping grid" in table and "top1 patches" in table
     assert (out / "bandwidth.png").stat().st_size > 1000
+    _, _, card = load_checkpoint(models / "mash_tiny.pt")  # still verifies
+    assert card["evaluation"]["segmentation"] == mash["segmentation"]
+    assert card["evaluation"]["command"].startswith("mash-evaluate --data")

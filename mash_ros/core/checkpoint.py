@@ -63,6 +63,17 @@ def read_card(path: str | pathlib.Path) -> dict:
         raise ModelFileError(f"{card_file}: model card is not valid JSON ({err})") from err
 
 
+def update_card(path: str | pathlib.Path, **fields) -> dict:
+    """Add or replace top-level fields of a model card (e.g. its evaluation row).
+
+    The weights file and its sha256 are untouched, so the card still verifies.
+    """
+    card = read_card(path)
+    card.update(fields)
+    card_path(path).write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
 def load_checkpoint(path: str | pathlib.Path, expected_kind: str | None = None,
                     expected_preset: str | None = None) -> tuple[torch.nn.Module, MashConfig, dict]:
     """Verify and load weights; returns (model in eval mode on the CPU, config, card)."""

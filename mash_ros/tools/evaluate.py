@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from mash_ros.core.checkpoint import load_checkpoint
+from mash_ros.core.checkpoint import load_checkpoint, update_card
 from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.learning.data import TargetFirstDataset
@@ -93,6 +93,8 @@ def main(args=None) -> int:
     parser.add_argument("--query-encoding", default="int8", choices=QUERY_ENCODINGS)
     parser.add_argument("--patch-encoding", default="uint8", choices=PATCH_ENCODINGS)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--write-cards", action="store_true",
+                        help="store each model's row in its model card (key 'evaluation')")
     ns = parser.parse_args(args)
     if ns.threads:
         torch.set_num_threads(ns.threads)
@@ -126,6 +128,12 @@ def main(args=None) -> int:
             "query_encoding": ns.query_encoding, "patch_encoding": ns.patch_encoding,
             "torch_threads": torch.get_num_threads()}
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    if ns.write_cards:
+        command = "mash-evaluate " + " ".join(args if args is not None else sys.argv[1:])
+        for row in rows:
+            update_card(pathlib.Path(ns.models) / row["model"], evaluation={
+                "command": command, **meta,
+                **{k: row[k] for k in ("segmentation", "bandwidth", "compute")}})
     (out / "results.md").write_text(markdown_table(rows, meta))
     bandwidth_plot(rows, out / "bandwidth.png")
     print((out / "results.md").read_text())
