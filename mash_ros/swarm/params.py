@@ -73,6 +73,11 @@ def load_defaults(path: str | pathlib.Path | None = None) -> dict[str, tuple[obj
     return {name: (value, docs.get(name, "")) for name, value in values.items()}
 
 
+def default(name: str):
+    """The drone-node default of one parameter (config/swarm.yaml), for tools that mirror it."""
+    return load_defaults()[name][0]
+
+
 def from_mapping(values: dict) -> DroneParams:
     """Check types and ranges; raise ValueError naming the bad parameter."""
     kwargs = {}

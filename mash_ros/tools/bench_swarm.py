@@ -17,6 +17,7 @@ import numpy as np
 from mash_ros.core import codecs
 from mash_ros.core.checkpoint import load_checkpoint
 from mash_ros.core.paths import package_file
+from mash_ros.tools.encoding_args import add_encoding_arguments
 from mash_ros.tools.ros_env import isolate_this_process
 
 
@@ -26,8 +27,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", default=None, help="weights (default: bundled mash_cpu.pt)")
     parser.add_argument("--data", default=None,
                         help="simulator data directory (default: the bundled sample)")
-    parser.add_argument("--query-encoding", default="int8", choices=codecs.QUERY_ENCODINGS)
-    parser.add_argument("--patch-encoding", default="uint8", choices=codecs.PATCH_ENCODINGS)
+    add_encoding_arguments(parser)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -16,13 +16,13 @@ import sys
 import torch
 
 from mash_ros.core.checkpoint import load_checkpoint, update_card
-from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.learning.data import TargetFirstDataset
 from mash_ros.learning.evaluation import evaluate_dense, evaluate_distributed
 from mash_ros.learning.matching import matching_accuracy
 from mash_ros.learning.report import bandwidth_plot, markdown_table
 from mash_ros.learning.timing import compute_ratios
+from mash_ros.tools.encoding_args import add_encoding_arguments
 
 KIND_ORDER = ("inpainting", "input_stack", "output_stack", "warped_output_stack", "mash")
 
@@ -90,8 +90,7 @@ def main(args=None) -> int:
     parser.add_argument("--sweep-limit", type=int, default=100)
     parser.add_argument("--thresholds", type=float, nargs="+",
                         default=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7])
-    parser.add_argument("--query-encoding", default="int8", choices=QUERY_ENCODINGS)
-    parser.add_argument("--patch-encoding", default="uint8", choices=PATCH_ENCODINGS)
+    add_encoding_arguments(parser)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--write-cards", action="store_true",
                         help="store each model's row in its model card (key 'evaluation')")

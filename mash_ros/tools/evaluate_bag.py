@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
-from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
+from mash_ros.tools.encoding_args import add_encoding_arguments
 
 INCOMPLETE = 3
 
@@ -120,10 +120,7 @@ def main(args=None) -> int:
     parser.add_argument("--out", required=True, help="report JSON to write")
     parser.add_argument("--model", default=None,
                         help="also run this checkpoint offline over the same frames")
-    parser.add_argument("--query-encoding", default="int8", choices=QUERY_ENCODINGS,
-                        help="for --model, as the nodes")
-    parser.add_argument("--patch-encoding", default="uint8", choices=PATCH_ENCODINGS,
-                        help="for --model, as the nodes")
+    add_encoding_arguments(parser, "for --model, as the nodes")
     parser.add_argument("--camera-regex", default=layout.CAMERA_REGEX)
     parser.add_argument("--camera", default=None)
     parser.add_argument("--remap", action="append", default=[], metavar="FROM:=TO",

@@ -6,7 +6,7 @@ import sys
 
 from rclpy.utilities import remove_ros_args
 
-from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
+from mash_ros.tools.encoding_args import add_encoding_arguments
 
 
 def main(args=None) -> int:
@@ -17,8 +17,7 @@ def main(args=None) -> int:
     parser.add_argument("--peer", required=True, help="the other agent's namespace")
     parser.add_argument("--frames", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before giving up")
-    parser.add_argument("--query-encoding", default="int8", choices=QUERY_ENCODINGS)
-    parser.add_argument("--patch-encoding", default="uint8", choices=PATCH_ENCODINGS)
+    add_encoding_arguments(parser)
     parser.add_argument("--out", required=True, help="JSON log of every message sent/received")
     ns = parser.parse_args(argv)
     from mash_ros.nodes.exchange_peer import run
