@@ -166,6 +166,7 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
     assert matching["clear"]["cells"] + matching["obstructed"]["cells"] > 0
     assert 0 <= matching["clear"]["near"] <= 100
     assert 0 <= mash["matching"]["gt_warp"]["full"]["miou"] <= 100
+    assert 0 <= mash["without_consensus"]["matching"]["obstructed"]["near"] <= 100
     assert rows["inpainting"]["bandwidth"]["supporting_bytes"] is None
     perfect = rows["inpainting"]["perfect_infill"]
     assert perfect["obstructed"]["miou"] == 100.0

@@ -2,13 +2,11 @@
 
 Why: the learned matcher is good at cells the target actually sees and poor exactly where MASH
 needs it, inside the target's obstructions, where the query describes the obstruction rather than
-the scene behind it. The smoothing autoencoder alone cannot infill those cells well at our
-training scale (on the cpu preset, 18 % of obstructed cells matched within one cell of the truth).
-Drones look at a mostly planar city from above, so one homography between two views explains most
-correspondences: fitted to the ground-truth matches it puts 93 % of cells within one cell of the
-truth. Fitted by RANSAC to the matcher's own confident matches (the clear cells), it carries that
-geometry into the obstructed ones: 54 % of obstructed cells within one cell, before any training
-with it (``doc/consensus.md`` has the measurement).
+the scene behind it; the smoothing autoencoder alone did not learn to infill those cells at our
+training scale. Drones look at a mostly planar city from above, so one homography between two
+views explains most correspondences, and fitted to the matcher's confident (clear) matches it
+carries that geometry into the obstructed cells. ``mash-evaluate`` measures how often the warping
+grid finds the true cell on clear and obstructed cells, with and without it.
 
 How: the supporter, which holds the volume, fits H (target cell -> supporter cell) by RANSAC over
 its most confident real matches, refines it by weighted least squares on the inliers, and adds

@@ -56,6 +56,13 @@ def markdown_table(rows: list[dict], meta: dict) -> str:
                     f"supporter ({other['supporting_y']:.4f}y).")
             if "matching" in row:
                 lines.append(_matching_line(row["matching"]))
+            if "without_consensus" in row:
+                plain = row["without_consensus"]
+                lines.append(
+                    f"The same weights without the geometric consensus: mIoU {plain['miou']:.2f} "
+                    f"(obstructed {plain['obstructed_miou']:.2f}); warping grid within one cell "
+                    f"of the truth on {plain['matching']['clear']['near']:.1f} % of clear and "
+                    f"{plain['matching']['obstructed']['near']:.1f} % of obstructed cells.")
     return "\n".join(lines) + "\n"
 
 

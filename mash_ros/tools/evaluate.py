@@ -16,6 +16,7 @@ import sys
 import torch
 
 from mash_ros.core.checkpoint import load_checkpoint, update_card
+from mash_ros.core.consensus import GeometricConsensus, NoConsensus
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.learning.data import TargetFirstDataset
 from mash_ros.learning.evaluation import evaluate_dense, evaluate_distributed
@@ -78,6 +79,15 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
     model.confidence_threshold = default
     row["threshold_sweep"] = sweep
     row["matching"] = matching_accuracy(model, test, cfg, ns.sweep_limit or ns.limit)
+    if isinstance(model.consensus, GeometricConsensus):  # ablation: the same weights without it
+        consensus, model.consensus = model.consensus, NoConsensus()
+        plain = evaluate_distributed(model, test, ns.query_encoding, ns.patch_encoding,
+                                     ns.sweep_limit or ns.limit)
+        row["without_consensus"] = {
+            "miou": plain["fused"].summary()["full"]["miou"],
+            "obstructed_miou": plain["fused"].summary()["obstructed"]["miou"],
+            "matching": matching_accuracy(model, test, cfg, ns.sweep_limit or ns.limit)["model"]}
+        model.consensus = consensus
     return row
 
 
