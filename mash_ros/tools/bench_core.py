@@ -111,14 +111,15 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
     q1, k1 = query.unsqueeze(0), state.key
     with torch.inference_mode():
         volume = cost_volume(model.qk_transform(q1), k1)
-        logits = model.smoother(volume)
+        smoothed = model.smoother(volume)
+        logits = model.consensus(smoothed)
         features, seg_logits = model.backbone(image)
 
     def heads():
         """Everything encode adds to the backbone: query/key encoders, own confidence, softmax."""
         q = model.query_encoder(features)
         return (q, model.key_encoder(features), torch.softmax(seg_logits, 1),
-                model.self_confidence(no_match_score(model.qk_transform(q))))
+                model.self_confidence(no_match_score(model.qk_transform(q)), features))
 
     def select():
         conf, match = match_and_confidence(logits)
@@ -132,6 +133,7 @@ def _time_preset(preset: str, repeats: int, device: str, send_fraction: float) -
         "respond": lambda: model.respond(query, state),
         "respond.qk_and_cost_volume": lambda: cost_volume(model.qk_transform(q1), k1),
         "respond.smoother": lambda: model.smoother(volume),
+        "respond.consensus": lambda: model.consensus(smoothed),
         "respond.softmax_select": select,
     }
     for fusion in ("hard", "soft", "stacked"):
