@@ -25,6 +25,7 @@ from mash_ros.core import codecs
 from mash_ros.core.checkpoint import load_checkpoint
 from mash_ros.core.codecs import PatchSet
 from mash_ros.swarm.agent import MashAgent
+from mash_ros.swarm.params import default
 
 
 def _wire_query(query: np.ndarray, encoding: str) -> np.ndarray:
@@ -55,7 +56,7 @@ def swarm_outputs(agent: MashAgent, images: dict[str, np.ndarray], query_encodin
 
 
 def evaluate_offline(input_bag: str | Path, model_path: str | Path, *,
-                     query_encoding: str = "int8", patch_encoding: str = "uint8",
+                     query_encoding: str | None = None, patch_encoding: str | None = None,
                      fusion: str = "", threshold: float = -1.0, budget: int = -1,
                      frames: set[tuple[str, int]] | None = None,
                      camera_regex: str = layout.CAMERA_REGEX, camera: str | None = None,
@@ -65,6 +66,8 @@ def evaluate_offline(input_bag: str | Path, model_path: str | Path, *,
     Defaults mirror config/swarm.yaml. ``frames`` restricts the scoring to these (agent,
     stamp) pairs (e.g. the frames a live run has outputs for). ``threads``: torch threads, 1 like
     each drone node (other counts may round differently)."""
+    query_encoding = query_encoding or default("query_encoding")
+    patch_encoding = patch_encoding or default("patch_encoding")
     model, cfg, _ = load_checkpoint(model_path, expected_kind="mash")
     agent = MashAgent(model, cfg, fusion, threshold, budget)
     score = SwarmScore()

@@ -12,6 +12,7 @@ import torch
 
 from mash_ros.core import codecs
 from mash_ros.core.metrics import SegmentationScore
+from mash_ros.swarm.params import default
 
 # Per sent cell a SegPatches message also carries cell_index, source_cell (uint32) and
 # confidence (float32).
@@ -47,13 +48,16 @@ def evaluate_dense(model, dataset, kind: str, device=torch.device("cpu"),
 
 
 @torch.inference_mode()
-def evaluate_distributed(model, dataset, query_encoding: str = "int8",
-                         patch_encoding: str = "uint8", limit: int = 0) -> dict:
-    """MASH through the role API and the wire codecs, as the drone nodes run it.
+def evaluate_distributed(model, dataset, query_encoding: str | None = None,
+                         patch_encoding: str | None = None, limit: int = 0) -> dict:
+    """MASH through the role API and the wire codecs, as the drone nodes run it (encodings
+    default to the drone nodes' parameters).
 
     Returns {"fused": SegmentationScore, "single": SegmentationScore (the target alone),
     "bandwidth": per-frame byte and cell statistics}.
     """
+    query_encoding = query_encoding or default("query_encoding")
+    patch_encoding = patch_encoding or default("patch_encoding")
     fused, single = SegmentationScore(), SegmentationScore()
     query_bytes, answer_bytes, cells = [], [], []
     num_cells = None
