@@ -23,6 +23,7 @@ from mash_ros.core.checkpoint import load_checkpoint
 from mash_ros.sim.bag import export_bag
 from mash_ros.sim.config import SimConfig
 from mash_ros.swarm.agent import MashAgent
+from mash_ros.swarm.params import default
 from mash_ros.tools import evaluate_bag
 
 TINY = SimConfig(height=128, width=128, agents=3, episode_length=3, blocks=4)
@@ -66,7 +67,8 @@ def write_recording(bag, checkpoint, out, drop=(), markers=True):
         log = 10_000_000_000
         for snap in group_snapshots(src.messages(topic_agent), topic_agent):
             images = {a: image_array(src.deserialize(m)) for a, (_, m) in snap.cameras.items()}
-            for target, fused, single in swarm_outputs(agent, images, "int8", "uint8"):
+            encodings = default("query_encoding"), default("patch_encoding")  # as the nodes
+            for target, fused, single in swarm_outputs(agent, images, *encodings):
                 stamp = snap.cameras[target][0]
                 log += 1_000_000
                 if markers:
