@@ -65,7 +65,7 @@ def initialise_from(model, path: str) -> dict:
     note = {"weights": str(path), "sha256": sha256_file(path), "new_parameters": missing}
     if card_path(path).is_file():  # keep the whole training history in the new card
         previous = read_card(path)
-        note["previous"] = {k: previous.get(k) for k in ("training", "validation")}
+        note["previous"] = {k: previous.get(k) for k in ("training", "validation", "evaluation")}
     return note
 
 
