@@ -171,18 +171,17 @@ def patch_payload_bytes(count: int, classes: int, patch: int, encoding) -> int:
     return count * classes * patch * patch * _PATCH_ITEMSIZE[enc]
 
 
-def _top1_bits(classes: int) -> tuple[int, int]:
-    """(class bits, probability bits) of a top1 byte for C classes."""
+def _top1_prob_bits(classes: int) -> int:
+    """Bits of a top1 byte left for the probability once bit_length(C - 1) hold the class."""
     if classes > MAX_TOP1_CLASSES:
         raise WireFormatError(f"top1 patches hold at most {MAX_TOP1_CLASSES} classes, "
                               f"not {classes}")
-    class_bits = (classes - 1).bit_length()
-    return class_bits, 8 - class_bits
+    return 8 - (classes - 1).bit_length()
 
 
 def _encode_top1(patches: np.ndarray) -> bytes:
     classes = patches.shape[1]
-    _, prob_bits = _top1_bits(classes)
+    prob_bits = _top1_prob_bits(classes)
     levels = (1 << prob_bits) - 1
     top = patches.argmax(axis=1)  # [n,P,P]
     p = np.take_along_axis(patches, top[:, None], axis=1)[:, 0]
@@ -193,7 +192,7 @@ def _encode_top1(patches: np.ndarray) -> bytes:
 
 
 def _decode_top1(data: bytes, count: int, classes: int, patch: int) -> np.ndarray:
-    _, prob_bits = _top1_bits(classes)
+    prob_bits = _top1_prob_bits(classes)
     levels = (1 << prob_bits) - 1
     raw = np.frombuffer(data, dtype=np.uint8).reshape(count, patch, patch)
     top = (raw >> prob_bits).astype(np.int64)

@@ -119,6 +119,19 @@ def cell_centres(grid_h: int, grid_w: int, device: torch.device) -> torch.Tensor
     return torch.stack([xs.flatten(), ys.flatten()], 1).to(torch.float32) + 0.5
 
 
+def normalise(cells: torch.Tensor, grid_h: int, grid_w: int) -> torch.Tensor:
+    """[..., 2] (x, y) in cell units of a grid_h x grid_w grid -> [-1, 1] units (solving and
+    ``grid_sample`` coordinates, align_corners=False)."""
+    scale = torch.tensor([2.0 / grid_w, 2.0 / grid_h], dtype=cells.dtype, device=cells.device)
+    return cells * scale - 1.0
+
+
+def denormalise(points: torch.Tensor, grid_h: int, grid_w: int) -> torch.Tensor:
+    """Inverse of ``normalise``: [-1, 1] units -> cell units."""
+    scale = torch.tensor([grid_w / 2.0, grid_h / 2.0], dtype=points.dtype, device=points.device)
+    return (points + 1.0) * scale
+
+
 class GeometricConsensus(nn.Module):
     """Adds the homography prior to smoothed volume logits [B, Hs*Ws+1, Ht, Wt].
 
@@ -148,9 +161,9 @@ class GeometricConsensus(nn.Module):
         with torch.no_grad():
             h, found = self.fit(logits)
         supporter = cell_centres(self.grid_hs, self.grid_ws, logits.device)  # [Ns,2]
-        target = self._normalise(cell_centres(ht, wt, logits.device), ht, wt)  # [Nt,2]
+        target = normalise(cell_centres(ht, wt, logits.device), ht, wt)  # [Nt,2]
         projected, depth = project(h, target.unsqueeze(0).expand(b, -1, -1))  # [B,Nt,2]
-        projected = self._cells(projected)
+        projected = denormalise(projected, self.grid_hs, self.grid_ws)
         d2 = (supporter.view(1, -1, 1, 2) - projected.unsqueeze(1)).square().sum(-1)  # [B,Ns,Nt]
         d2 = d2.clamp_max(self.max_d2)
         d2 = torch.where((depth > 0).unsqueeze(1), d2, torch.full_like(d2, self.max_d2))
@@ -169,11 +182,11 @@ class GeometricConsensus(nn.Module):
         no_match = v - 1
         confidence, match = torch.softmax(logits, dim=1).flatten(2).max(dim=1)  # [B,Nt]
         weight = torch.where(match != no_match, confidence, torch.zeros_like(confidence))
-        src = self._normalise(cell_centres(ht, wt, logits.device), ht, wt)
+        src = normalise(cell_centres(ht, wt, logits.device), ht, wt)
         src = src.unsqueeze(0).expand(b, -1, -1)  # [B,Nt,2]
         source = match.clamp_max(self.grid_hs * self.grid_ws - 1)
-        dst = self._normalise(cell_centres(self.grid_hs, self.grid_ws, logits.device)[source],
-                              self.grid_hs, self.grid_ws)  # [B,Nt,2]
+        dst = normalise(cell_centres(self.grid_hs, self.grid_ws, logits.device)[source],
+                        self.grid_hs, self.grid_ws)  # [B,Nt,2]
         if weight.shape[1] < self.candidates:  # tiny grids: pad with non-matches
             pad = self.candidates - weight.shape[1]
             weight = torch.cat([weight, weight.new_zeros(b, pad)], 1)
@@ -188,15 +201,6 @@ class GeometricConsensus(nn.Module):
         h, inliers = fit_homography(src.double(), dst.double(), weight.double(), samples,
                                     threshold)
         return h.to(logits.dtype), inliers.sum(1) >= self.min_inliers
-
-    @staticmethod
-    def _normalise(cells: torch.Tensor, grid_h: int, grid_w: int) -> torch.Tensor:
-        scale = torch.tensor([2.0 / grid_w, 2.0 / grid_h], device=cells.device)
-        return cells * scale - 1.0
-
-    def _cells(self, normalised: torch.Tensor) -> torch.Tensor:
-        scale = torch.tensor([self.grid_ws / 2.0, self.grid_hs / 2.0], device=normalised.device)
-        return (normalised + 1.0) * scale
 
 
 class NoConsensus(nn.Module):

@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import torch
 
-from mash_ros.core.consensus import cell_centres, fit_homography, hypothesis_table, project
+from mash_ros.core.consensus import (
+    cell_centres,
+    denormalise,
+    fit_homography,
+    hypothesis_table,
+    normalise,
+    project,
+)
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.core.warp import patchify, unpatchify
 
@@ -70,15 +77,14 @@ def homography_matches(truth: torch.Tensor, grid_h: int, grid_w: int) -> torch.T
     true matches, predicts (no-match where it maps outside the supporter's grid)."""
     no_match = grid_h * grid_w
     centres = cell_centres(grid_h, grid_w, truth.device).double()  # [Nt,2], cells
-    scale = centres.new_tensor([2.0 / grid_w, 2.0 / grid_h])
     weight = (truth < no_match).double()  # [S,Nt]
-    src = (centres * scale - 1.0).expand(truth.shape[0], -1, -1)
-    dst = centres[truth.clamp_max(no_match - 1)] * scale - 1.0
+    src = normalise(centres, grid_h, grid_w).expand(truth.shape[0], -1, -1)
+    dst = normalise(centres[truth.clamp_max(no_match - 1)], grid_h, grid_w)
     samples = hypothesis_table(truth.shape[1], GT_FIT_HYPOTHESES)
     samples = samples.unsqueeze(0).expand(truth.shape[0], -1, -1)  # [S,R,4]
     h, _ = fit_homography(src, dst, weight, samples, 2.0 * GT_FIT_INLIER_CELLS / grid_w)
     projected, depth = project(h, src)
-    cells = ((projected + 1.0) / scale).floor().long()  # [S,Nt,2] (x, y)
+    cells = denormalise(projected, grid_h, grid_w).floor().long()  # [S,Nt,2] (x, y)
     inside = ((cells[..., 0] >= 0) & (cells[..., 0] < grid_w) & (cells[..., 1] >= 0)
               & (cells[..., 1] < grid_h) & (depth > 0))
     ids = cells[..., 1].clamp(0, grid_h - 1) * grid_w + cells[..., 0].clamp(0, grid_w - 1)
@@ -86,10 +92,11 @@ def homography_matches(truth: torch.Tensor, grid_h: int, grid_w: int) -> torch.T
 
 
 @torch.inference_mode()
-def matching_accuracy(model, dataset, cfg, limit: int = 0) -> dict:
+def matching_accuracy(model, dataset, cfg, limit: int = 0, references: bool = True) -> dict:
     """Score MASH's warping grid (target = slot 0 of each snapshot) against the simulator's
-    correspondences. Returns {"model": {clear, obstructed}, "gt_homography": {...}}, each
-    group {"cells", "exact" %, "near" %}."""
+    correspondences. Returns {"model": {clear, obstructed}, "snapshots"}, each group
+    {"cells", "exact" %, "near" %}, plus with ``references`` "gt_homography" (same layout) and
+    "gt_warp" (a SegmentationScore summary)."""
     model.eval()
     warped = SegmentationScore()
     tally = MatchTally(cfg.grid_height, cfg.grid_width)
@@ -101,12 +108,16 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0) -> dict:
         obstructed = obstructed_cells(item["mask"], cfg.patch_size)
         out = model(item["images"].unsqueeze(0), target=0)
         tally.update(out["match"][0].flatten(1), truth, obstructed)
+        if not references:  # they depend on the data and the backbone only
+            continue
         reference.update(homography_matches(truth, cfg.grid_height, cfg.grid_width), truth,
                          obstructed)
         fused = gt_warp(out["agent_logits"][0].softmax(1), truth, obstructed, cfg)
         warped.update(fused.argmax(0).numpy(), item["labels"].numpy(), item["mask"].numpy())
-    return {"model": tally.summary(), "gt_homography": reference.summary(),
-            "gt_warp": warped.summary(), "snapshots": count}
+    result = {"model": tally.summary(), "snapshots": count}
+    if references:
+        result.update(gt_homography=reference.summary(), gt_warp=warped.summary())
+    return result
 
 
 def gt_warp(probs: torch.Tensor, truth: torch.Tensor, obstructed: torch.Tensor,

@@ -24,7 +24,6 @@ from std_msgs.msg import Header
 from mash_ros import conversions
 from mash_ros.core.codecs import WireFormatError
 from mash_ros.nodes import qos
-from mash_ros.swarm.params import default
 
 RESEND_AFTER_S = 1.0  # a query unanswered this long is sent again (lost during discovery)
 
@@ -145,12 +144,10 @@ class ExchangePeer(Node):
 
 
 def run(role: str, agent: str, peer: str, frames: int, out: str, timeout: float,
-        query_encoding: str | None = None, patch_encoding: str | None = None,
-        args=None) -> int:
+        query_encoding: str, patch_encoding: str, args=None) -> int:
     """Spin one peer until done (target) or until ``timeout`` (supporter); write its log."""
     rclpy.init(args=args)
-    node = ExchangePeer(role, agent, peer, frames, query_encoding or default("query_encoding"),
-                        patch_encoding or default("patch_encoding"))
+    node = ExchangePeer(role, agent, peer, frames, query_encoding, patch_encoding)
     deadline = time.monotonic() + timeout
     try:
         while rclpy.ok() and not node.done and time.monotonic() < deadline:

@@ -86,7 +86,8 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
         row["without_consensus"] = {
             "miou": plain["fused"].summary()["full"]["miou"],
             "obstructed_miou": plain["fused"].summary()["obstructed"]["miou"],
-            "matching": matching_accuracy(model, test, cfg, ns.sweep_limit or ns.limit)["model"]}
+            "matching": matching_accuracy(model, test, cfg, ns.sweep_limit or ns.limit,
+                                          references=False)["model"]}
         model.consensus = consensus
     return row
 

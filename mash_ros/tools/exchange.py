@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mash_ros.swarm.params import default
 from mash_ros.tools.ros_env import ros_child_env
 
 
@@ -18,10 +17,10 @@ def run_exchange(frames: int, workdir: Path, timeout: float = 60.0,
                  query_encoding: str | None = None, patch_encoding: str | None = None) -> dict:
     """Start target and supporter processes, wait for both, return their JSON logs."""
     env = ros_child_env()
-    query_encoding = query_encoding or default("query_encoding")
-    patch_encoding = patch_encoding or default("patch_encoding")
-    common = ["--frames", str(frames), "--timeout", str(timeout),
-              "--query-encoding", query_encoding, "--patch-encoding", patch_encoding]
+    common = ["--frames", str(frames), "--timeout", str(timeout)]
+    for flag, value in (("--query-encoding", query_encoding), ("--patch-encoding", patch_encoding)):
+        if value:  # otherwise mash-exchange-peer's own default, the swarm's
+            common += [flag, value]
     roles = {"target": ("drone_0", "drone_1"), "support": ("drone_1", "drone_0")}
     procs = {}
     for role, (agent, peer) in roles.items():
