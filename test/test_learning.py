@@ -147,6 +147,49 @@ def test_init_keeps_the_training_history(tmp_path, tiny_cfg):
     assert note["new_parameters"] == []
 
 
+def test_init_restarts_reshaped_modules_with_their_siamese_partners(tmp_path, tiny_cfg):
+    from mash_ros.learning.trainer import initialise_from
+
+    plain = tiny_cfg.replace(multiscale_features=False)
+    path = tmp_path / "plain.pt"
+    old = build_model(plain, "mash")
+    save_checkpoint(path, old, plain, "mash", {})
+    new = build_model(tiny_cfg.replace(multiscale_features=True), "mash")
+    fresh_qk = new.qk_transform.weight.clone()
+    note = initialise_from(new, str(path))
+    # the encoders see wider features now: they, and the transform initialised with them,
+    # start afresh; everything else is the checkpoint's
+    assert "query_encoder.net.0.weight" in note["new_parameters"]
+    assert "qk_transform.weight" in note["new_parameters"]
+    assert torch.equal(new.qk_transform.weight, fresh_qk)
+    assert torch.equal(new.smoother.compress.weight, old.smoother.compress.weight)
+    assert torch.equal(new.backbone.encoder[0][0][0].weight, old.backbone.encoder[0][0][0].weight)
+    # only the backbone, into a baseline
+    baseline = build_model(tiny_cfg, "warped_output_stack")
+    note = initialise_from(baseline, str(path), modules="backbone")
+    assert torch.equal(baseline.backbone.encoder[0][0][0].weight,
+                       old.backbone.encoder[0][0][0].weight)
+    assert all(k.startswith("head.") for k in note["new_parameters"])
+
+
+def test_frozen_backbone_keeps_weights_and_statistics(tmp_path, tiny_data, tiny_cfg):
+    torch.set_num_threads(1)
+    init = tmp_path / "init.pt"
+    torch.manual_seed(0)
+    save_checkpoint(init, build_model(tiny_cfg, "mash"), tiny_cfg, "mash", {})
+    settings = TrainSettings(kind="mash", train_dir=str(tiny_data / "train"),
+                             val_dir=str(tiny_data / "val"), out=str(tmp_path / "m.pt"),
+                             epochs=1, batch_size=2, run_dir=str(tmp_path / "runs"), workers=1,
+                             init=str(init), freeze="backbone")
+    train(settings, tiny_cfg, command="test")
+    before, _, _ = load_checkpoint(init)
+    after, _, _ = load_checkpoint(settings.out)
+    old, new = before.state_dict(), after.state_dict()
+    backbone = [k for k in old if k.startswith("backbone.")]
+    assert backbone and all(torch.equal(old[k], new[k]) for k in backbone)  # BN stats too
+    assert not torch.equal(old["smoother.compress.weight"], new["smoother.compress.weight"])
+
+
 def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg):
     from mash_ros.tools.evaluate import main
 

@@ -56,13 +56,23 @@ class SegNet(SegmentationBackbone):
     The last decoder conv maps to C class logits (no BN/ReLU). ``width`` scales every layer.
     """
 
-    def __init__(self, num_classes: int, width: float = 1.0, in_channels: int = 3):
+    def __init__(self, num_classes: int, width: float = 1.0, in_channels: int = 3,
+                 multiscale: bool = False):
         super().__init__()
         widths = [[scaled(c, width) for c in block] for block in VGG16_BLOCKS]
         self.num_classes = num_classes
-        self.feature_channels = widths[FEATURE_BLOCK - 1][-1]
         self.feature_stride = 2**FEATURE_BLOCK
         self.feature_block = FEATURE_BLOCK  # attribute: TorchScript cannot read module globals
+        # multiscale: f = [encoder stride 8, decoder stride 8, encoder stride 16 upsampled].
+        # The encoder's stride-8 map alone describes a cell by its local texture; the decoder's
+        # has seen the whole image (what the cell belongs to) and stride 16 the context around
+        # it, which is what a matcher needs to find a cell in another view (DESIGN §8: these
+        # maps doubled the obstructed cells matched within one cell in a probe).
+        self.multiscale = multiscale
+        self.feature_channels = widths[FEATURE_BLOCK - 1][-1]
+        if multiscale:
+            self.feature_channels = (2 * widths[FEATURE_BLOCK - 1][-1]
+                                     + widths[FEATURE_BLOCK][-1])
 
         encoder = []
         cin = in_channels
@@ -99,6 +109,7 @@ class SegNet(SegmentationBackbone):
         indices: List[torch.Tensor] = []
         sizes: List[List[int]] = []
         features = x
+        coarse = x
         for stage, block in enumerate(self.encoder):
             x = block(x)
             sizes.append([x.shape[-2], x.shape[-1]])
@@ -106,14 +117,21 @@ class SegNet(SegmentationBackbone):
             indices.append(idx)
             if stage == self.feature_block - 1:
                 features = x  # stride 8
+            if stage == self.feature_block:
+                coarse = x  # stride 16
         for stage, block in enumerate(self.decoder):
             k = len(indices) - 1 - stage
             x = F.max_unpool2d(x, indices[k], 2, 2, output_size=sizes[k])
             x = block(x)
+            if self.multiscale and k == self.feature_block:  # decoder back at stride 8
+                up = F.interpolate(coarse, size=[features.shape[-2], features.shape[-1]],
+                                   mode="bilinear", align_corners=False)
+                features = torch.cat([features, x, up], dim=1)
         return features, x
 
 
 def build_backbone(cfg, in_channels: int = 3) -> SegmentationBackbone:
     if cfg.backbone == "segnet":
-        return SegNet(cfg.num_classes, width=cfg.width, in_channels=in_channels)
+        return SegNet(cfg.num_classes, width=cfg.width, in_channels=in_channels,
+                      multiscale=cfg.multiscale_features)
     raise ValueError(f"unknown backbone {cfg.backbone!r}")

@@ -1,6 +1,6 @@
 """The paper's baselines (§IV "Baselines", Table I), with the same call as ``MASH.forward``.
 
-``forward(images [B,N,3,H,W], target=0, gt_corr=None)`` returns at least
+``forward(images [B,N,3,H,W], target=0, gt_corr=None, gt_flow=None)`` returns at least
 ``logits``/``probs``/``log_probs`` [B,C,H,W] for the target. Agent order inside the stacks is
 always (target, then the others in increasing index order), so the learned stack weights see
 "me" in a fixed slot.
@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Dict, List
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mash_ros.core.backbone import build_backbone
 from mash_ros.core.warp import cells_to_pixels, warp_dense
+
+UNSEEN = -1.5  # per-pixel warps mark unseen pixels with -2, outside grid_sample's [-1, 1]
 
 
 def _result(logits: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -46,7 +49,8 @@ class Inpainting(nn.Module):
         self.backbone = backbone
 
     def forward(self, images: torch.Tensor, target: int = 0,
-                gt_corr: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
+                gt_corr: torch.Tensor | None = None,
+                gt_flow: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
         """images [B,N,3,H,W] (only agent ``target`` is used) -> logits [B,C,H,W] etc."""
         return _result(self.backbone(images[:, target])[1])
 
@@ -60,7 +64,8 @@ class InputStack(nn.Module):
         self.num_agents = num_agents
 
     def forward(self, images: torch.Tensor, target: int = 0,
-                gt_corr: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
+                gt_corr: torch.Tensor | None = None,
+                gt_flow: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
         """images [B,N,3,H,W], N == num_agents -> logits [B,C,H,W] etc."""
         _check_agents(images, self.num_agents)
         stacked = images[:, _order(images.shape[1], target)].flatten(1, 2)  # [B,3N,H,W]
@@ -77,7 +82,8 @@ class OutputStack(nn.Module):
         self.head = StackFusionHead(num_agents * num_classes, num_classes, hidden)
 
     def forward(self, images: torch.Tensor, target: int = 0,
-                gt_corr: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
+                gt_corr: torch.Tensor | None = None,
+                gt_flow: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
         """images [B,N,3,H,W], N == num_agents -> logits [B,C,H,W] etc."""
         _check_agents(images, self.num_agents)
         b, n = images.shape[:2]
@@ -87,12 +93,15 @@ class OutputStack(nn.Module):
 
 
 class WarpedOutputStack(nn.Module):
-    """OutputStack with the supporters' distributions warped by the ground-truth correspondence.
+    """OutputStack with the supporters' distributions warped by the ground-truth geometry.
 
-    gt_corr [B,N-1,Ht,Wt] (or [B,N-1,Ht*Wt]): per target cell the supporter cell in [0, Hs*Ws),
-    Hs*Ws = no match, negative = unknown (treated as no match). Warping is the same patch-wise
-    warp MASH uses, so this is the upper bound of a perfect matcher. Unmatched cells are zeros,
-    and a validity mask channel per supporter tells the head which cells are real.
+    With ``gt_flow`` [B,N-1,H,W,2] (per target pixel its position in each supporter, grid_sample
+    units with align_corners=False, < -1.5 = out of view or occluded; ``TargetFirstDataset``'s
+    ``flow``) every supporter is warped per pixel: the paper's upper bound, a perfect warp.
+    Without it, ``gt_corr`` [B,N-1,Ht,Wt] (per target cell the supporter cell in [0, Hs*Ws),
+    Hs*Ws = no match, negative = unknown) warps whole cells, the way MASH's paper moves patches.
+    Unseen pixels are zeros, and a validity channel per supporter tells the head which are real.
+    Supporters come in the order (target, then the others by index) minus the target.
     """
 
     def __init__(self, backbone: nn.Module, num_agents: int, num_classes: int, hidden: int,
@@ -105,20 +114,30 @@ class WarpedOutputStack(nn.Module):
                                     hidden)
 
     def forward(self, images: torch.Tensor, target: int = 0,
-                gt_corr: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
-        """images [B,N,3,H,W], gt_corr as in the class docstring -> logits [B,C,H,W] etc."""
-        if gt_corr is None:
-            raise ValueError("WarpedOutputStack needs gt_corr (ground-truth correspondences)")
+                gt_corr: torch.Tensor | None = None,
+                gt_flow: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
+        """images [B,N,3,H,W], gt_flow or gt_corr as in the class docstring -> logits
+        [B,C,H,W] etc."""
+        if gt_corr is None and gt_flow is None:
+            raise ValueError("WarpedOutputStack needs gt_flow or gt_corr (the true warp)")
         _check_agents(images, self.num_agents)
         b, n, _, h, w = images.shape
-        ht, wt = h // self.patch, w // self.patch
         probs = torch.softmax(self.backbone(images[:, _order(n, target)].flatten(0, 1))[1], 1)
         probs = probs.unflatten(0, (b, n))  # [B,N,C,H,W], slot 0 = target
-        corr = gt_corr.reshape(b * (n - 1), ht, wt)
-        valid = (corr >= 0) & (corr < ht * wt)
-        warped = warp_dense(probs[:, 1:].flatten(0, 1), corr, valid, self.patch)  # [B*S,C,H,W]
-        masks = cells_to_pixels(valid.to(probs.dtype), self.patch).view(b, n - 1, h, w)
-        stack = torch.cat([probs[:, 0], warped.view(b, -1, h, w), masks], dim=1)
+        if gt_flow is not None:
+            grid = gt_flow.reshape(b * (n - 1), h, w, 2).to(probs.dtype)
+            valid = (grid[..., 0] > UNSEEN).to(probs.dtype)  # [B*S,H,W]
+            warped = F.grid_sample(probs[:, 1:].flatten(0, 1), grid, mode="bilinear",
+                                   padding_mode="zeros", align_corners=False)
+            warped = warped * valid.unsqueeze(1)
+            masks = valid.view(b, n - 1, h, w)
+        else:
+            ht, wt = h // self.patch, w // self.patch
+            corr = gt_corr.reshape(b * (n - 1), ht, wt)
+            cell_valid = (corr >= 0) & (corr < ht * wt)
+            warped = warp_dense(probs[:, 1:].flatten(0, 1), corr, cell_valid, self.patch)
+            masks = cells_to_pixels(cell_valid.to(probs.dtype), self.patch).view(b, n - 1, h, w)
+        stack = torch.cat([probs[:, 0], warped.reshape(b, -1, h, w), masks], dim=1)
         return _result(self.head(stack))
 
 

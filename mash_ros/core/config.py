@@ -49,6 +49,10 @@ class MashConfig:
     consensus_hypotheses: int = 256  # fixed 4-point samples tried per (target, supporter) pair
     consensus_inlier_cells: float = 1.2  # reprojection error (supporter cells) of an inlier
     consensus_min_inliers: int = 8  # fewer inliers: no prior for that pair
+    # matcher and warp (off by default so weights trained before them load unchanged)
+    multiscale_features: bool = False  # f = encoder s8 + decoder s8 + encoder s16 (backbone.py)
+    subcell_warp: bool = False  # per-pixel sampling of the supporter's view (subcell.py)
+    flow_loss_weight: float = 0.0  # weight of the sub-cell position loss in training
     num_classes: int = field(default=NUM_CLASSES)  # scene classes only (never OBSTRUCTION)
 
     def __post_init__(self):

@@ -6,6 +6,8 @@ from typing import Dict
 import torch
 import torch.nn.functional as F
 
+from mash_ros.core.subcell import flow_loss
+
 SEG_IGNORE = 255  # label value excluded from the segmentation loss
 CORR_IGNORE = -1  # correspondence value excluded (unknown); Hs*Ws is "no match", a real class
 
@@ -28,13 +30,15 @@ def correspondence_loss(corr_logits: torch.Tensor, corr_gt: torch.Tensor,
 def mash_loss(out: Dict[str, torch.Tensor], labels: torch.Tensor,
               corr_gt: torch.Tensor | None = None, corr_weight: float = 1.0,
               aux_labels: torch.Tensor | None = None,
-              aux_weight: float = 0.0) -> Dict[str, torch.Tensor]:
+              aux_weight: float = 0.0, flow_gt: torch.Tensor | None = None,
+              flow_weight: float = 0.0, patch: int = 8) -> Dict[str, torch.Tensor]:
     """Total loss of any ``build_model`` output.
 
     labels [B,H,W] clean target labels; corr_gt as in ``correspondence_loss`` (used when the model
     returns ``corr_logits``); aux_labels [B,N,H,W] optional per-agent labels for a per-agent
-    segmentation loss on ``agent_logits`` (helps the shared backbone early in training).
-    Returns {"loss", "seg", and "corr"/"aux" when used}.
+    segmentation loss on ``agent_logits`` (helps the shared backbone early in training);
+    flow_gt [B,S,H,W,2] the per-pixel truth for the sub-cell position loss on ``positions``
+    (models with the sub-cell warp). Returns {"loss", "seg", and "corr"/"aux"/"flow" when used}.
     """
     losses = {"seg": segmentation_loss(out["log_probs"], labels)}
     total = losses["seg"]
@@ -45,5 +49,9 @@ def mash_loss(out: Dict[str, torch.Tensor], labels: torch.Tensor,
         logits = out["agent_logits"].flatten(0, 1)
         losses["aux"] = F.cross_entropy(logits, aux_labels.flatten(0, 1), ignore_index=SEG_IGNORE)
         total = total + aux_weight * losses["aux"]
+    if flow_gt is not None and "positions" in out and flow_weight > 0:
+        losses["flow"] = flow_loss(out["positions"].flatten(0, 1), flow_gt.flatten(0, 1),
+                                   out["window"].flatten(0, 1), patch)
+        total = total + flow_weight * losses["flow"]
     losses["loss"] = total
     return losses

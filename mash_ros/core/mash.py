@@ -23,7 +23,8 @@ from mash_ros.core.handshake import (
 )
 from mash_ros.core.roles import AgentState, EncodeRole, FuseRole, RespondRole, Response
 from mash_ros.core.smoothing import build_smoother
-from mash_ros.core.warp import match_and_confidence, patchify, select_cells
+from mash_ros.core.subcell import subcell_positions
+from mash_ros.core.warp import match_and_confidence, select_cells
 
 
 class MASH(nn.Module):
@@ -35,10 +36,14 @@ class MASH(nn.Module):
     module (~10 us), so weights loaded or thresholds changed later are always the ones used.
     """
 
+    # initialised together (siamese_init): fine-tuning re-initialises all of them or none
+    coupled_modules = (("query_encoder", "key_encoder", "qk_transform"),)
+
     def __init__(self, backbone: nn.Module, query_encoder: nn.Module, key_encoder: nn.Module,
                  qk_transform: nn.Module, smoother: nn.Module, fusion: nn.Module,
                  num_classes: int, patch: int, confidence_threshold: float = 0.0,
-                 cell_budget: int = 0, consensus: nn.Module | None = None):
+                 cell_budget: int = 0, consensus: nn.Module | None = None,
+                 subcell: bool = False):
         super().__init__()
         self.backbone = backbone
         self.query_encoder = query_encoder
@@ -52,6 +57,7 @@ class MASH(nn.Module):
         self.patch = patch
         self.confidence_threshold = float(confidence_threshold)
         self.cell_budget = int(cell_budget)
+        self.subcell = bool(subcell)
 
     # --- role modules: thin wrappers sharing this model's submodules (script/export these) ---
     def encode_role(self) -> EncodeRole:
@@ -59,7 +65,8 @@ class MASH(nn.Module):
                           self.self_confidence)
 
     def respond_role(self) -> RespondRole:
-        return RespondRole(self.qk_transform, self.smoother, self.patch, self.consensus)
+        return RespondRole(self.qk_transform, self.smoother, self.patch, self.consensus,
+                           self.subcell)
 
     def fuse_role(self) -> FuseRole:
         return FuseRole(self.fusion)
@@ -88,16 +95,20 @@ class MASH(nn.Module):
 
     # --- centralized, dense, differentiable: training and evaluation ---
     def forward(self, images: torch.Tensor, target: int = 0,
-                gt_corr: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
+                gt_corr: torch.Tensor | None = None,
+                gt_flow: torch.Tensor | None = None) -> Dict[str, torch.Tensor]:
         """images [B,N,3,H,W] (N agents, one snapshot per batch element), agent ``target`` is
-        the target, the other N-1 (in increasing index order) its supporters. ``gt_corr`` is
-        ignored (uniform signature with the baselines; MASH learns its warp). Returns:
+        the target, the other N-1 (in increasing index order) its supporters. ``gt_corr`` and
+        ``gt_flow`` are ignored (uniform signature with the baselines; MASH learns its warp).
+        Returns:
 
         probs        [B,C,H,W]  fused distribution for the target (== per-role ``fuse``)
         log_probs    [B,C,H,W]  its log (for the segmentation NLL vs the clean target labels)
         corr_logits  [B,S,V,Ht,Wt] smoothed correspondence logits, V = Hs*Ws+1, S = N-1 (for the
                                 correspondence CE vs GT indices in [0, Hs*Ws], Hs*Ws = no-match)
         match, confidence, send_mask [B,S,Ht,Wt]  warping grid, its confidence, cells sent
+        positions    [B,S,2,Ht,Wt] sub-cell supporter positions (subcell models, for the flow
+                                loss), window [B,S,Ht,Wt] the supporter cell each is centred on
         agent_logits [B,N,C,H,W] every agent's own segmentation logits (optional auxiliary loss)
         supporters   [S] long   agent index of each supporter slot
         """
@@ -115,21 +126,28 @@ class MASH(nn.Module):
         # every supporter receives the same query: pairs (target, supporter) -> batch B*S
         q_pairs = query[:, target].unsqueeze(1).expand(-1, s, -1, -1, -1).flatten(0, 1)
         k_pairs = key[:, sup_idx].flatten(0, 1)  # [B*S,K,Hs,Ws]
-        corr_logits = self.respond_role().correspondence(q_pairs, k_pairs)  # [B*S,V,Ht,Wt]
+        respond = self.respond_role()
+        corr_logits = respond.correspondence(q_pairs, k_pairs)  # [B*S,V,Ht,Wt]
         confidence, match = match_and_confidence(corr_logits)  # [B*S,Ht,Wt]
         send = select_cells(confidence, match, corr_logits.shape[1] - 1,
                             self.confidence_threshold, self.cell_budget)
+        sup_probs = probs[:, sup_idx].flatten(0, 1)  # [B*S,C,H,W]
+        sup_patches = respond.patches(sup_probs, corr_logits, match, confidence, send)
 
         # the sent cells as fusion entries, in the order the per-role path concatenates them:
         # batch element, then supporter slot, then cell id
         ht, wt = match.shape[-2], match.shape[-1]
         pair, cell = torch.nonzero(send.reshape(b * s, ht * wt), as_tuple=True)
-        source = match.reshape(b * s, ht * wt)[pair, cell]
-        sup_patches = patchify(probs[:, sup_idx].flatten(0, 1), self.patch)  # [B*S,Ns,C,P,P]
         entry_conf = confidence.reshape(b * s, ht * wt)[pair, cell]
         fused = self.fusion(probs[:, target], own_conf[:, target], pair // max(s, 1), cell,
-                            sup_patches[pair, source], entry_conf)
-        return {
+                            sup_patches[pair, cell], entry_conf)
+        extra = {}
+        if self.subcell:
+            positions, window = subcell_positions(corr_logits, probs.shape[-2] // self.patch,
+                                                  probs.shape[-1] // self.patch)
+            extra = {"positions": positions.unflatten(0, (b, s)),
+                     "window": window.unflatten(0, (b, s))}
+        return {**extra,
             "probs": fused,
             "log_probs": torch.log(fused.clamp_min(1e-8)),
             "corr_logits": corr_logits.unflatten(0, (b, s)),
@@ -164,5 +182,6 @@ def build_mash(cfg) -> MASH:
         patch=cfg.patch_size,
         confidence_threshold=cfg.confidence_threshold,
         cell_budget=cfg.cell_budget,
+        subcell=cfg.subcell_warp,
     )
 

@@ -1,8 +1,9 @@
 """``build_model(cfg, kind)``: the one factory the trainer, evaluator and nodes use.
 
 Every kind is called the same way for training and evaluation:
-``model(images [B,N,3,H,W], target=0, gt_corr=None) -> dict`` with at least ``probs`` and
-``log_probs`` [B,C,H,W] for the target; MASH adds ``corr_logits`` for the correspondence loss.
+``model(images [B,N,3,H,W], target=0, gt_corr=None, gt_flow=None) -> dict`` with at least
+``probs`` and ``log_probs`` [B,C,H,W] for the target; MASH adds ``corr_logits`` for the
+correspondence loss.
 Only ``mash`` has the per-role API (encode / respond / fuse) that the distributed nodes use.
 """
 from __future__ import annotations

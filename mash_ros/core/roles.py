@@ -20,6 +20,7 @@ from torch import nn
 
 from mash_ros.core.consensus import NoConsensus
 from mash_ros.core.handshake import cost_volume, no_match_score
+from mash_ros.core.subcell import subcell_positions, warp_subcell
 from mash_ros.core.warp import match_and_confidence, patchify, select_cells
 
 
@@ -103,18 +104,36 @@ class RespondRole(nn.Module):
     """Supporter: match a received query against the own key, select and cut patches."""
 
     def __init__(self, qk_transform: nn.Module, smoother: nn.Module, patch: int,
-                 consensus: nn.Module | None = None):
+                 consensus: nn.Module | None = None, subcell: bool = False):
         super().__init__()
         self.qk_transform = qk_transform
         self.smoother = smoother
         self.consensus = consensus if consensus is not None else NoConsensus()
         self.patch = patch
+        self.subcell = subcell
 
     @torch.jit.export
     def correspondence(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
         """query [B,Q,Ht,Wt], key [B,K,Hs,Ws] -> smoothed volume logits [B,Hs*Ws+1,Ht,Wt]
         (with the geometric consensus prior when the model has one)."""
         return self.consensus(self.smoother(cost_volume(self.qk_transform(query), key)))
+
+    @torch.jit.export
+    def patches(self, probs: torch.Tensor, logits: torch.Tensor, match: torch.Tensor,
+                confidence: torch.Tensor, send: torch.Tensor) -> torch.Tensor:
+        """The patch every target cell would get: probs [B,C,H,W] (the supporter's own),
+        logits [B,V,Ht,Wt], match / confidence [B,Ht,Wt], send [B,Ht,Wt] bool ->
+        [B, Ht*Wt, C, P, P]. Whole supporter cells (the paper's warp) or, with ``subcell``,
+        the supporter's view sampled per pixel (``subcell.py``)."""
+        b, ht, wt = match.shape
+        if not self.subcell:
+            cells = patchify(probs, self.patch)  # [B,Ns,C,P,P]
+            source = match.reshape(b, ht * wt).clamp_max(cells.shape[1] - 1)
+            return cells[torch.arange(b, device=probs.device).unsqueeze(1), source]
+        grid_hs, grid_ws = probs.shape[-2] // self.patch, probs.shape[-1] // self.patch
+        positions, _ = subcell_positions(logits, grid_hs, grid_ws)
+        weight = send.to(confidence.dtype) * confidence
+        return patchify(warp_subcell(probs, positions, weight, self.patch), self.patch)
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, probs: torch.Tensor,
                 threshold: float, budget: int) -> Tuple[torch.Tensor, torch.Tensor,
@@ -126,7 +145,7 @@ class RespondRole(nn.Module):
         keep = select_cells(confidence, match, logits.shape[1] - 1, threshold, budget)
         cell_ids = torch.nonzero(keep.reshape(-1)).reshape(-1)  # ascending target cell ids
         source_cells = match.reshape(-1)[cell_ids]
-        patches = patchify(probs.unsqueeze(0), self.patch)[0][source_cells]
+        patches = self.patches(probs.unsqueeze(0), logits, match, confidence, keep)[0][cell_ids]
         return cell_ids, patches, confidence.reshape(-1)[cell_ids], source_cells
 
 

@@ -5,8 +5,9 @@ passing a per-sample target) lets one batch mix snapshots whose targets differ. 
 (target, then increasing index) is the one the stacked baselines use internally.
 
 Decoding a snapshot's PNGs takes ~70 ms, as long as a training step, so a split is decoded
-once into compact tensors (uint8 images and labels, int16 correspondences: ~0.4 MB per
-6-drone 128×128 snapshot) and cached next to the split as ``targetfirst_cache.pt``.
+once into compact tensors (uint8 images and labels, int16 cell correspondences, the per-pixel
+ground-truth warp in float16: ~0.75 MB per 6-drone 128×128 snapshot) and cached next to the
+split as ``targetfirst_cache.pt``.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from mash_ros.sim.dataset import MashSimDataset
 
 KEYS = ("rgb", "labels", "obstruction_mask", "target", "corr")
 CACHE_NAME = "targetfirst_cache.pt"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: per-pixel warp and every agent's obstruction mask
 
 
 def agent_order(num_agents: int, target: int) -> list[int]:
@@ -31,13 +32,16 @@ def agent_order(num_agents: int, target: int) -> list[int]:
 def _compact(args) -> dict:
     """One snapshot, reordered target-first, in compact dtypes."""
     root, index = args
-    sample = MashSimDataset(root, keys=KEYS)[index]
+    sample = MashSimDataset(root, dense_warp=True, keys=KEYS)[index]
     target = int(sample["target"])
     order = agent_order(sample["rgb"].shape[0], target)
     return {"images": sample["rgb"][order],                        # uint8 [N,3,H,W]
             "agent_labels": sample["labels"][order].to(torch.uint8),  # [N,H,W]
             "mask": sample["obstruction_mask"][target],             # bool [H,W]
-            "corr": sample["corr"][target][order[1:]].to(torch.int16)}  # [N-1,Hs,Ws]
+            "agent_masks": sample["obstruction_mask"][order],       # bool [N,H,W]
+            "corr": sample["corr"][target][order[1:]].to(torch.int16),  # [N-1,Hs,Ws]
+            # grid_sample coordinates of every target pixel in each supporter, -2 = unseen
+            "flow": sample["warp_grid"][order[1:]].to(torch.float16)}  # [N-1,H,W,2]
 
 
 def load_cache(root: str | pathlib.Path, workers: int = 2) -> dict:
@@ -68,7 +72,11 @@ class TargetFirstDataset(torch.utils.data.Dataset):
     labels        int64 [H,W]       the target's un-obstructed labels
     agent_labels  int64 [N,H,W]     every agent's un-obstructed labels, same order
     mask          bool [H,W]        the target's obstruction mask
+    agent_masks   bool [N,H,W]      every agent's obstruction mask, same order
     corr          int64 [N-1,Hs,Ws] target cell -> supporter cell (Hs*Ws = no match)
+    flow          float32 [N-1,H,W,2] per-pixel truth: where each target pixel lands in each
+                                    supporter, grid_sample coordinates (align_corners=False);
+                                    -2 where it is out of view or occluded there
     index         int64             snapshot index in the split
     """
 
@@ -85,5 +93,7 @@ class TargetFirstDataset(torch.utils.data.Dataset):
                 "labels": agent_labels[0],
                 "agent_labels": agent_labels,
                 "mask": self.cache["mask"][index],
+                "agent_masks": self.cache["agent_masks"][index],
                 "corr": self.cache["corr"][index].long(),
+                "flow": self.cache["flow"][index].float(),
                 "index": torch.tensor(index)}

@@ -38,7 +38,8 @@ def evaluate_dense(model, dataset, kind: str, device=torch.device("cpu"),
         images = item["images"].unsqueeze(0).to(device)
         if kind == "inpainting":
             images = images[:, :1]
-        out = model(images, target=0, gt_corr=item["corr"].unsqueeze(0).to(device))
+        out = model(images, target=0, gt_corr=item["corr"].unsqueeze(0).to(device),
+                    gt_flow=item["flow"].unsqueeze(0).to(device))
         prediction = out["probs"][0].argmax(0).cpu().numpy()
         labels, mask = item["labels"].numpy(), item["mask"].numpy()
         score.update(prediction, labels, mask)

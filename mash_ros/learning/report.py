@@ -63,7 +63,26 @@ def markdown_table(rows: list[dict], meta: dict) -> str:
                     f"(obstructed {plain['obstructed_miou']:.2f}); warping grid within one cell "
                     f"of the truth on {plain['matching']['clear']['near']:.1f} % of clear and "
                     f"{plain['matching']['obstructed']['near']:.1f} % of obstructed cells.")
+        if "pixel_references" in row:
+            lines += _references_table(row["pixel_references"])
     return "\n".join(lines) + "\n"
+
+
+def _references_table(references: dict) -> list[str]:
+    """What perfect matching could give, from every agent's own segmentation (references.py)."""
+    lines = ["", f"Per-pixel references on {references['snapshots']} snapshots:", "",
+             "| reference | full mIoU | obstr. mIoU | bounds |", "|---|---|---|---|"]
+    for name, ref in references.items():
+        if isinstance(ref, dict) and "bounds" in ref:
+            lines.append(f"| {name} | {ref['full']['miou']:.2f} | "
+                         f"{ref['obstructed']['miou']:.2f} | {ref['bounds']} |")
+    seen = references.get("visibility")
+    if seen:
+        lines += ["", f"{seen['seen_percent']:.1f} % of obstructed pixels are seen by a "
+                  f"supporter; there the supporters' mean is right on "
+                  f"{seen['supporters_right_percent']:.1f} %, the target's own on "
+                  f"{seen['target_right_percent']:.1f} %."]
+    return lines
 
 
 def _matching_line(matching: dict) -> str:

@@ -40,6 +40,8 @@ class TrainSettings:
     device: str = "auto"
     run_dir: str = "runs"       # resumable state <name>.state and CSV log <name>.csv
     init: str = ""              # start from these weights (fine-tuning); new modules keep init
+    freeze: str = ""            # "backbone": train only what MASH adds on top of a trained one
+    init_modules: str = ""      # comma list of top-level modules taken from --init ("" = all)
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -55,10 +57,27 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def initialise_from(model, path: str) -> dict:
-    """Load matching weights from a checkpoint; modules it lacks keep their initialisation."""
+def initialise_from(model, path: str, modules: str = "") -> dict:
+    """Load matching weights from a checkpoint; modules it lacks keep their initialisation.
+
+    A top-level module with a weight whose shape changed with the configuration (e.g. encoders
+    over richer features) starts afresh as a whole, together with the modules initialised
+    jointly with it (``model.coupled_modules``: MASH's siamese handshake). ``modules`` (comma
+    list) takes only those top-level modules, e.g. a MASH model's trained backbone for a
+    baseline."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
-    missing, unexpected = model.load_state_dict(blob["state_dict"], strict=False)
+    if modules:
+        wanted = set(modules.split(","))
+        blob["state_dict"] = {k: v for k, v in blob["state_dict"].items()
+                              if k.split(".")[0] in wanted}
+    own = model.state_dict()
+    fresh = {k.split(".")[0] for k, v in blob["state_dict"].items()
+             if k in own and own[k].shape != v.shape}
+    for group in getattr(model, "coupled_modules", ()):
+        if fresh & set(group):
+            fresh |= set(group)
+    weights = {k: v for k, v in blob["state_dict"].items() if k.split(".")[0] not in fresh}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
     if unexpected:
         raise ValueError(f"{path} has weights this model does not: {unexpected}")
     print(f"initialised from {path}; new parameters: {missing or 'none'}")
@@ -76,11 +95,33 @@ def losses_for(kind: str, model, batch: dict, cfg: MashConfig, aux_weight: float
         b, n = images.shape[:2]
         out = model(images.flatten(0, 1).unsqueeze(1), target=0)
         return mash_loss(out, batch["agent_labels"].flatten(0, 1))
-    out = model(images, target=0, gt_corr=batch["corr"])
+    out = model(images, target=0, gt_corr=batch["corr"], gt_flow=batch["flow"])
     return mash_loss(out, batch["labels"], corr_gt=batch["corr"],
                      corr_weight=cfg.corr_loss_weight, aux_labels=batch["agent_labels"],
                      aux_weight=aux_weight if kind in ("mash", "output_stack",
-                                                       "warped_output_stack") else 0.0)
+                                                       "warped_output_stack") else 0.0,
+                     flow_gt=batch["flow"], flow_weight=cfg.flow_loss_weight,
+                     patch=cfg.patch_size)
+
+
+def freeze(model, what: str) -> list[str]:
+    """Stop training part of a model (``"backbone"`` or ``""``); returns the frozen names.
+
+    A frozen backbone also keeps its BatchNorm statistics (``train_mode`` puts it back in eval
+    mode after every ``model.train()``)."""
+    if not what:
+        return []
+    if what != "backbone" or not hasattr(model, "backbone"):
+        raise ValueError(f"cannot freeze {what!r} of this model (only 'backbone')")
+    for p in model.backbone.parameters():
+        p.requires_grad_(False)
+    return ["backbone"]
+
+
+def train_mode(model, frozen: list[str]) -> None:
+    model.train()
+    for name in frozen:
+        getattr(model, name).eval()
 
 
 def train(settings: TrainSettings, cfg: MashConfig, command: str = "") -> dict:
@@ -100,13 +141,15 @@ def train(settings: TrainSettings, cfg: MashConfig, command: str = "") -> dict:
     model = build_model(cfg, settings.kind).to(device)
     init_note = None
     if settings.init:
-        init_note = initialise_from(model, settings.init)
+        init_note = initialise_from(model, settings.init, settings.init_modules)
     if settings.kind == "mash":
         # At init match confidences are ~1/(Hs*Ws+1), below any useful threshold: train with
         # every matched cell sent so fusion learns from the start; the card keeps the preset's
         # threshold for inference (and mash-evaluate sweeps it).
         model.confidence_threshold = 0.0
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr,
+    frozen = freeze(model, settings.freeze)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                  lr=settings.lr,
                                   weight_decay=settings.weight_decay)
     total_steps = settings.epochs * len(loader)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.lr, total_steps=total_steps,
@@ -128,7 +171,7 @@ def train(settings: TrainSettings, cfg: MashConfig, command: str = "") -> dict:
                       "val_miou", "val_obstructed_miou"])
     started = time.monotonic() - elapsed
     while epoch < settings.epochs:
-        model.train()
+        train_mode(model, frozen)
         sums: dict[str, float] = {}
         bar = tqdm(loader, desc=f"{out.stem} epoch {epoch + 1}/{settings.epochs}", leave=False)
         for step, batch in enumerate(bar):

@@ -21,6 +21,7 @@ from mash_ros.core.metrics import SegmentationScore
 from mash_ros.learning.data import TargetFirstDataset
 from mash_ros.learning.evaluation import evaluate_dense, evaluate_distributed
 from mash_ros.learning.matching import matching_accuracy
+from mash_ros.learning.references import pixel_references
 from mash_ros.learning.report import bandwidth_plot, markdown_table
 from mash_ros.learning.timing import compute_ratios
 from mash_ros.tools.encoding_args import add_encoding_arguments
@@ -89,6 +90,7 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
             "matching": matching_accuracy(model, test, cfg, ns.sweep_limit or ns.limit,
                                           references=False)["model"]}
         model.consensus = consensus
+    row["pixel_references"] = pixel_references(model, test, cfg, ns.sweep_limit or ns.limit)
     return row
 
 

@@ -33,6 +33,12 @@ def main(args=None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--init", default="", metavar="WEIGHTS",
                         help="start from these weights (fine-tuning; new modules keep init)")
+    parser.add_argument("--init-modules", default="", metavar="NAMES",
+                        help="comma list of top-level modules to take from --init, e.g. "
+                             "'backbone' (default: all that match)")
+    parser.add_argument("--freeze", choices=("", "backbone"), default="",
+                        help="backbone: keep the --init weights' SegNet fixed (and its BatchNorm "
+                             "statistics) and train only what MASH adds on top")
     parser.add_argument("--run-dir", default="runs",
                         help="where the resumable state and the CSV log go")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -49,7 +55,8 @@ def main(args=None) -> int:
                              out=ns.out, epochs=ns.epochs, batch_size=ns.batch_size, lr=ns.lr,
                              aux_weight=ns.aux_weight, seed=ns.seed, time_budget_s=ns.time_budget,
                              workers=ns.workers, val_limit=ns.val_limit, device=ns.device,
-                             run_dir=ns.run_dir, init=ns.init)
+                             run_dir=ns.run_dir, init=ns.init, freeze=ns.freeze,
+                             init_modules=ns.init_modules)
     command = "mash-train " + " ".join(shlex.quote(a) for a in (args if args is not None
                                                                  else sys.argv[1:]))
     card = train(settings, cfg, command)

@@ -74,13 +74,18 @@ def test_role_api_equals_centralized(fusion, setting):
             for b in range(B):
                 fused, responses = per_role(model, images, b, target)
                 assert fused.shape == (8, SIDE, SIDE)
-                assert torch.allclose(fused, out["probs"][b], atol=1e-5)
+                # 1e-5 with whole-cell patches; sampling the supporter's view at sub-cell
+                # positions carries the batched/unbatched conv rounding (~1e-5 in keys and
+                # probabilities) through the sampled field's gradient: measured up to 9e-5
+                assert torch.allclose(fused, out["probs"][b], atol=2e-4)
                 for slot, r in enumerate(responses):
                     ids = torch.nonzero(sent[b, slot].reshape(-1)).reshape(-1)
                     assert torch.equal(r.cell_ids, ids)
                     assert torch.equal(r.source_cells, out["match"][b, slot].reshape(-1)[ids])
+                    # 1e-6 with stride-8 features alone; the multiscale features' wider convs
+                    # round differently batched and one image at a time (measured 3e-5)
                     assert torch.allclose(r.confidence,
-                                          out["confidence"][b, slot].reshape(-1)[ids], atol=1e-6)
+                                          out["confidence"][b, slot].reshape(-1)[ids], atol=1e-4)
                     if setting["budget"]:
                         assert r.num_cells <= setting["budget"]
                     assert (r.confidence >= setting["threshold"]).all()
