@@ -53,6 +53,9 @@ class MashConfig:
     multiscale_features: bool = False  # f = encoder s8 + decoder s8 + encoder s16 (backbone.py)
     subcell_warp: bool = False  # per-pixel sampling of the supporter's view (subcell.py)
     flow_loss_weight: float = 0.0  # weight of the sub-cell position loss in training
+    confidence_loss_weight: float = 0.0  # calibration of both selection confidences (losses.py)
+    geometric_infill: bool = False  # homography positions + learned answer confidence (answer.py)
+    infill_outlier_cells: float = 1.5  # appearance match this far from the fit: use the fit
     num_classes: int = field(default=NUM_CLASSES)  # scene classes only (never OBSTRUCTION)
 
     def __post_init__(self):
@@ -71,6 +74,8 @@ class MashConfig:
         if self.geometric_consensus and (self.consensus_candidates < 4
                                          or self.consensus_min_inliers < 4):
             raise ValueError("geometric consensus needs >= 4 candidates and >= 4 inliers")
+        if self.geometric_infill and not (self.geometric_consensus and self.subcell_warp):
+            raise ValueError("geometric_infill needs geometric_consensus and subcell_warp")
         if self.cell_budget < 0 or self.num_agents < 1 or self.width <= 0:
             raise ValueError("cell_budget >= 0, num_agents >= 1 and width > 0 required")
 

@@ -157,9 +157,17 @@ class GeometricConsensus(nn.Module):
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         """logits [B,V,Ht,Wt] -> logits + prior, same shape."""
+        return self.fit_and_prior(logits)[0]
+
+    @torch.jit.export
+    def fit_and_prior(self, logits: torch.Tensor
+                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """logits [B,V,Ht,Wt] -> (logits + prior, h [B,8] target-normalised ->
+        supporter-normalised, found [B] bool, inlier fraction [B] of the target cells)."""
         b, v, ht, wt = logits.shape
         with torch.no_grad():
-            h, found = self.fit(logits)
+            h, inliers = self.fit(logits)
+            found = inliers >= self.min_inliers
         supporter = cell_centres(self.grid_hs, self.grid_ws, logits.device)  # [Ns,2]
         target = normalise(cell_centres(ht, wt, logits.device), ht, wt)  # [Nt,2]
         projected, depth = project(h, target.unsqueeze(0).expand(b, -1, -1))  # [B,Nt,2]
@@ -170,10 +178,11 @@ class GeometricConsensus(nn.Module):
         rho2 = torch.exp(2.0 * self.log_no_match_radius).expand(b, 1, ht * wt)
         prior = -0.5 * torch.exp(self.log_scale) * torch.cat([d2, rho2], 1)  # [B,V,Nt]
         prior = prior * found.to(prior.dtype).view(b, 1, 1)
-        return logits + prior.view(b, v, ht, wt)
+        return (logits + prior.view(b, v, ht, wt), h, found,
+                inliers.to(logits.dtype) / float(ht * wt))
 
     def fit(self, logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """-> (h [B,8] target-normalised -> supporter-normalised, found [B] bool).
+        """-> (h [B,8] target-normalised -> supporter-normalised, inlier count [B] long).
 
         Hypotheses are drawn from the ``candidates`` most confident real matches; every real
         match votes, weighted by its confidence.
@@ -200,7 +209,7 @@ class GeometricConsensus(nn.Module):
         # (training) and one-pair (ROS) solves must agree to rounding
         h, inliers = fit_homography(src.double(), dst.double(), weight.double(), samples,
                                     threshold)
-        return h.to(logits.dtype), inliers.sum(1) >= self.min_inliers
+        return h.to(logits.dtype), inliers.sum(1)
 
 
 class NoConsensus(nn.Module):
@@ -208,6 +217,14 @@ class NoConsensus(nn.Module):
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         return logits
+
+    @torch.jit.export
+    def fit_and_prior(self, logits: torch.Tensor
+                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """No fit: (logits, identity-free zeros h [B,8], found all False, zero inliers)."""
+        b = logits.shape[0]
+        zeros = logits.new_zeros((b,))
+        return logits, logits.new_zeros((b, 8)), zeros > 0, zeros
 
 
 def build_consensus(cfg) -> nn.Module:

@@ -12,6 +12,7 @@ from typing import Dict, Sequence
 import torch
 from torch import nn
 
+from mash_ros.core.answer import AnswerConfidence
 from mash_ros.core.backbone import build_backbone
 from mash_ros.core.consensus import NoConsensus, build_consensus
 from mash_ros.core.fusion import SelfConfidence, build_fusion
@@ -23,8 +24,7 @@ from mash_ros.core.handshake import (
 )
 from mash_ros.core.roles import AgentState, EncodeRole, FuseRole, RespondRole, Response
 from mash_ros.core.smoothing import build_smoother
-from mash_ros.core.subcell import subcell_positions
-from mash_ros.core.warp import match_and_confidence, select_cells
+from mash_ros.core.warp import select_cells
 
 
 class MASH(nn.Module):
@@ -43,7 +43,8 @@ class MASH(nn.Module):
                  qk_transform: nn.Module, smoother: nn.Module, fusion: nn.Module,
                  num_classes: int, patch: int, confidence_threshold: float = 0.0,
                  cell_budget: int = 0, consensus: nn.Module | None = None,
-                 subcell: bool = False):
+                 subcell: bool = False, answer_confidence: nn.Module | None = None,
+                 outlier_cells: float = 1.5):
         super().__init__()
         self.backbone = backbone
         self.query_encoder = query_encoder
@@ -58,6 +59,9 @@ class MASH(nn.Module):
         self.confidence_threshold = float(confidence_threshold)
         self.cell_budget = int(cell_budget)
         self.subcell = bool(subcell)
+        if answer_confidence is not None:  # geometric infill (answer.py); absent: no weights
+            self.answer_confidence = answer_confidence
+        self.outlier_cells = float(outlier_cells)
 
     # --- role modules: thin wrappers sharing this model's submodules (script/export these) ---
     def encode_role(self) -> EncodeRole:
@@ -66,7 +70,8 @@ class MASH(nn.Module):
 
     def respond_role(self) -> RespondRole:
         return RespondRole(self.qk_transform, self.smoother, self.patch, self.consensus,
-                           self.subcell)
+                           self.subcell, getattr(self, "answer_confidence", None),
+                           self.outlier_cells)
 
     def fuse_role(self) -> FuseRole:
         return FuseRole(self.fusion)
@@ -107,8 +112,14 @@ class MASH(nn.Module):
         corr_logits  [B,S,V,Ht,Wt] smoothed correspondence logits, V = Hs*Ws+1, S = N-1 (for the
                                 correspondence CE vs GT indices in [0, Hs*Ws], Hs*Ws = no-match)
         match, confidence, send_mask [B,S,Ht,Wt]  warping grid, its confidence, cells sent
-        positions    [B,S,2,Ht,Wt] sub-cell supporter positions (subcell models, for the flow
-                                loss), window [B,S,Ht,Wt] the supporter cell each is centred on
+        own_confidence  [B,Ht,Wt] the target's trust in its own cells (fusion.SelfConfidence)
+        own_probs    [B,C,H,W]  the target's own distribution
+        supporter_patches [B,S,Ht*Wt,C,P,P] what each supporter would send for every cell
+                                (sent or not: the confidence loss scores them all)
+        positions    [B,S,2,Ht,Wt] appearance sub-cell positions (subcell models, for the flow
+                                loss), window [B,S,Ht,Wt] the supporter cell each is centred on,
+        warp_positions [B,S,2,Ht,Wt] the positions the patches are sampled at (with infill,
+                                geometric where the appearance match contradicts the fit)
         agent_logits [B,N,C,H,W] every agent's own segmentation logits (optional auxiliary loss)
         supporters   [S] long   agent index of each supporter slot
         """
@@ -127,12 +138,13 @@ class MASH(nn.Module):
         q_pairs = query[:, target].unsqueeze(1).expand(-1, s, -1, -1, -1).flatten(0, 1)
         k_pairs = key[:, sup_idx].flatten(0, 1)  # [B*S,K,Hs,Ws]
         respond = self.respond_role()
-        corr_logits = respond.correspondence(q_pairs, k_pairs)  # [B*S,V,Ht,Wt]
-        confidence, match = match_and_confidence(corr_logits)  # [B*S,Ht,Wt]
+        # [B*S,V,Ht,Wt]; [B*S,Ht,Wt] x2; [B*S,2,Ht,Wt] x2; [B*S,Ht,Wt]
+        corr_logits, match, confidence, positions, appearance, window = respond.answer(
+            q_pairs, k_pairs)
         send = select_cells(confidence, match, corr_logits.shape[1] - 1,
                             self.confidence_threshold, self.cell_budget)
         sup_probs = probs[:, sup_idx].flatten(0, 1)  # [B*S,C,H,W]
-        sup_patches = respond.patches(sup_probs, corr_logits, match, confidence, send)
+        sup_patches = respond.patches(sup_probs, positions, match, confidence, send)
 
         # the sent cells as fusion entries, in the order the per-role path concatenates them:
         # batch element, then supporter slot, then cell id
@@ -143,16 +155,18 @@ class MASH(nn.Module):
                             sup_patches[pair, cell], entry_conf)
         extra = {}
         if self.subcell:
-            positions, window = subcell_positions(corr_logits, probs.shape[-2] // self.patch,
-                                                  probs.shape[-1] // self.patch)
-            extra = {"positions": positions.unflatten(0, (b, s)),
-                     "window": window.unflatten(0, (b, s))}
+            extra = {"positions": appearance.unflatten(0, (b, s)),
+                     "window": window.unflatten(0, (b, s)),
+                     "warp_positions": positions.unflatten(0, (b, s))}
         return {**extra,
             "probs": fused,
             "log_probs": torch.log(fused.clamp_min(1e-8)),
             "corr_logits": corr_logits.unflatten(0, (b, s)),
             "match": match.view(b, s, ht, wt),
             "confidence": confidence.view(b, s, ht, wt),
+            "own_confidence": own_conf[:, target],
+            "own_probs": probs[:, target],
+            "supporter_patches": sup_patches.unflatten(0, (b, s)),
             "send_mask": send.view(b, s, ht, wt),
             "agent_logits": logits,
             "supporters": sup_idx,
@@ -183,5 +197,7 @@ def build_mash(cfg) -> MASH:
         confidence_threshold=cfg.confidence_threshold,
         cell_budget=cfg.cell_budget,
         subcell=cfg.subcell_warp,
+        answer_confidence=AnswerConfidence() if cfg.geometric_infill else None,
+        outlier_cells=cfg.infill_outlier_cells,
     )
 

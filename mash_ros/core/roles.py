@@ -18,6 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mash_ros.core.answer import (
+    AnswerConfidence,
+    answer_features,
+    cell_ids,
+    homography_positions,
+    inside_grid,
+)
 from mash_ros.core.consensus import NoConsensus
 from mash_ros.core.handshake import cost_volume, no_match_score
 from mash_ros.core.subcell import subcell_positions, warp_subcell
@@ -101,16 +108,28 @@ class EncodeRole(nn.Module):
 
 
 class RespondRole(nn.Module):
-    """Supporter: match a received query against the own key, select and cut patches."""
+    """Supporter: match a received query against the own key, select and cut patches.
+
+    ``subcell``: patches are the supporter's view sampled per pixel (``subcell.py``) instead of
+    whole cells; ``infill``: the homography of the consensus replaces appearance matches that
+    contradict it and ``answer_confidence`` estimates how likely each patch is right
+    (``answer.py``).
+    """
 
     def __init__(self, qk_transform: nn.Module, smoother: nn.Module, patch: int,
-                 consensus: nn.Module | None = None, subcell: bool = False):
+                 consensus: nn.Module | None = None, subcell: bool = False,
+                 answer_confidence: nn.Module | None = None, outlier_cells: float = 1.5):
         super().__init__()
         self.qk_transform = qk_transform
         self.smoother = smoother
         self.consensus = consensus if consensus is not None else NoConsensus()
         self.patch = patch
         self.subcell = subcell
+        self.infill = answer_confidence is not None
+        # an unused stand-in keeps the scripted type fixed when there is no infill
+        self.answer_confidence = (answer_confidence if answer_confidence is not None
+                                  else AnswerConfidence())
+        self.outlier_cells = float(outlier_cells)
 
     @torch.jit.export
     def correspondence(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
@@ -119,19 +138,47 @@ class RespondRole(nn.Module):
         return self.consensus(self.smoother(cost_volume(self.qk_transform(query), key)))
 
     @torch.jit.export
-    def patches(self, probs: torch.Tensor, logits: torch.Tensor, match: torch.Tensor,
+    def answer(self, query: torch.Tensor, key: torch.Tensor
+               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                          torch.Tensor, torch.Tensor]:
+        """query [B,Q,Ht,Wt], key [B,K,Hs,Ws] -> (logits [B,V,Ht,Wt] the smoothed volume,
+        match [B,Ht,Wt] the supporter cell of each target cell (V-1 = none), confidence
+        [B,Ht,Wt], positions [B,2,Ht,Wt] where each target cell centre lands (supporter cell
+        units), appearance positions [B,2,Ht,Wt] and their window [B,Ht,Wt] (flow loss))."""
+        lifted = self.qk_transform(query)
+        logits, h, found, inliers = self.consensus.fit_and_prior(
+            self.smoother(cost_volume(lifted, key)))
+        confidence, match = match_and_confidence(logits)
+        grid_hs, grid_ws = key.shape[-2], key.shape[-1]
+        appearance, window = subcell_positions(logits, grid_hs, grid_ws)
+        if not self.infill:
+            return logits, match, confidence, appearance, appearance, window
+        ht, wt = logits.shape[-2], logits.shape[-1]
+        geometric, geo_valid = homography_positions(h, found, (ht, wt), (grid_hs, grid_ws))
+        disagreement = torch.linalg.vector_norm(appearance - geometric, dim=1)  # [B,Ht,Wt]
+        no_match = logits.shape[1] - 1
+        use_geo = geo_valid & ((disagreement > self.outlier_cells) | (match == no_match))
+        positions = torch.where(use_geo.unsqueeze(1), geometric, appearance)
+        inside = inside_grid(positions, grid_hs, grid_ws)
+        match = torch.where(inside, cell_ids(positions, grid_hs, grid_ws),
+                            torch.full_like(match, no_match))
+        features, base = answer_features(torch.softmax(logits, dim=1), use_geo, disagreement,
+                                         geo_valid, inliers, lifted)
+        confidence = self.answer_confidence(features, base)
+        return logits, match, confidence, positions, appearance, window
+
+    @torch.jit.export
+    def patches(self, probs: torch.Tensor, positions: torch.Tensor, match: torch.Tensor,
                 confidence: torch.Tensor, send: torch.Tensor) -> torch.Tensor:
         """The patch every target cell would get: probs [B,C,H,W] (the supporter's own),
-        logits [B,V,Ht,Wt], match / confidence [B,Ht,Wt], send [B,Ht,Wt] bool ->
-        [B, Ht*Wt, C, P, P]. Whole supporter cells (the paper's warp) or, with ``subcell``,
-        the supporter's view sampled per pixel (``subcell.py``)."""
+        positions [B,2,Ht,Wt] (``answer``), match / confidence [B,Ht,Wt], send [B,Ht,Wt]
+        bool -> [B, Ht*Wt, C, P, P]. Whole supporter cells (the paper's warp) or, with
+        ``subcell``, the supporter's view sampled per pixel (``subcell.py``)."""
         b, ht, wt = match.shape
         if not self.subcell:
             cells = patchify(probs, self.patch)  # [B,Ns,C,P,P]
             source = match.reshape(b, ht * wt).clamp_max(cells.shape[1] - 1)
             return cells[torch.arange(b, device=probs.device).unsqueeze(1), source]
-        grid_hs, grid_ws = probs.shape[-2] // self.patch, probs.shape[-1] // self.patch
-        positions, _ = subcell_positions(logits, grid_hs, grid_ws)
         weight = send.to(confidence.dtype) * confidence
         return patchify(warp_subcell(probs, positions, weight, self.patch), self.patch)
 
@@ -140,12 +187,13 @@ class RespondRole(nn.Module):
                                                         torch.Tensor, torch.Tensor]:
         """query [Q,Ht,Wt] (decoded from the wire), key [K,Hs,Ws], probs [C,H,W] ->
         (cell_ids [n], patches [n,C,P,P], confidence [n], source_cells [n])."""
-        logits = self.correspondence(query.unsqueeze(0), key.unsqueeze(0))  # [1,V,Ht,Wt]
-        confidence, match = match_and_confidence(logits)  # [1,Ht,Wt] each
+        logits, match, confidence, positions, _, _ = self.answer(query.unsqueeze(0),
+                                                                 key.unsqueeze(0))
         keep = select_cells(confidence, match, logits.shape[1] - 1, threshold, budget)
         cell_ids = torch.nonzero(keep.reshape(-1)).reshape(-1)  # ascending target cell ids
         source_cells = match.reshape(-1)[cell_ids]
-        patches = self.patches(probs.unsqueeze(0), logits, match, confidence, keep)[0][cell_ids]
+        patches = self.patches(probs.unsqueeze(0), positions, match, confidence,
+                               keep)[0][cell_ids]
         return cell_ids, patches, confidence.reshape(-1)[cell_ids], source_cells
 
 

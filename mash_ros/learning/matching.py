@@ -28,6 +28,7 @@ from mash_ros.core.consensus import (
     project,
 )
 from mash_ros.core.metrics import SegmentationScore
+from mash_ros.core.subcell import true_positions
 from mash_ros.core.warp import patchify, unpatchify
 
 OBSTRUCTED_CELL_FRACTION = 0.5
@@ -65,6 +66,39 @@ class MatchTally:
                 for group, c in self.counts.items()}
 
 
+class SubcellTally:
+    """Pixel error of sub-cell positions (models with the sub-cell warp), per cell group.
+
+    Counted on the cells whose true position is seen and whose warping grid is within one cell
+    of it (elsewhere the error is the cell matcher's, which ``MatchTally`` scores)."""
+
+    def __init__(self):
+        self.errors = {"clear": [], "obstructed": []}
+
+    def update(self, positions: torch.Tensor, flow: torch.Tensor, predicted: torch.Tensor,
+               truth: torch.Tensor, obstructed: torch.Tensor, grid_w: int, patch: int) -> None:
+        """positions [S,2,Ht,Wt] (cells), flow [S,H,W,2] per-pixel truth, predicted / truth
+        [S,Nt] cell ids, obstructed [Nt]."""
+        true_pos, valid = true_positions(flow, patch)  # [S,2,Ht,Wt], [S,Ht,Wt]
+        dist = torch.maximum((predicted % grid_w - truth % grid_w).abs(),
+                             (predicted // grid_w - truth // grid_w).abs())
+        near = valid.flatten(1) & (dist <= 1)
+        error = patch * torch.linalg.vector_norm(positions - true_pos, dim=1).flatten(1)
+        for group, cells in (("clear", ~obstructed), ("obstructed", obstructed)):
+            self.errors[group].append(error[near & cells.unsqueeze(0)])
+
+    def summary(self) -> dict:
+        out = {}
+        for group, parts in self.errors.items():
+            e = torch.cat(parts) if parts else torch.zeros(0)
+            n = max(int(e.numel()), 1)
+            out[group] = {"cells": int(e.numel()),
+                          "median_px": float(e.median()) if e.numel() else None,
+                          "within_1px": 100.0 * float((e <= 1.0).sum()) / n,
+                          "within_2px": 100.0 * float((e <= 2.0).sum()) / n}
+        return out
+
+
 def obstructed_cells(mask: torch.Tensor, patch: int) -> torch.Tensor:
     """Pixel obstruction mask [H,W] bool -> [Ht*Wt] bool, row-major cells."""
     h, w = mask.shape
@@ -100,6 +134,7 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0, references: bool = Tr
     model.eval()
     warped = SegmentationScore()
     tally = MatchTally(cfg.grid_height, cfg.grid_width)
+    subcell = SubcellTally()
     reference = MatchTally(cfg.grid_height, cfg.grid_width)
     count = len(dataset) if not limit else min(limit, len(dataset))
     for i in range(count):
@@ -108,6 +143,9 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0, references: bool = Tr
         obstructed = obstructed_cells(item["mask"], cfg.patch_size)
         out = model(item["images"].unsqueeze(0), target=0)
         tally.update(out["match"][0].flatten(1), truth, obstructed)
+        if "warp_positions" in out:  # where the patches are sampled, geometric infill included
+            subcell.update(out["warp_positions"][0], item["flow"], out["match"][0].flatten(1),
+                           truth, obstructed, cfg.grid_width, cfg.patch_size)
         if not references:  # they depend on the data and the backbone only
             continue
         reference.update(homography_matches(truth, cfg.grid_height, cfg.grid_width), truth,
@@ -115,6 +153,8 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0, references: bool = Tr
         fused = gt_warp(out["agent_logits"][0].softmax(1), truth, obstructed, cfg)
         warped.update(fused.argmax(0).numpy(), item["labels"].numpy(), item["mask"].numpy())
     result = {"model": tally.summary(), "snapshots": count}
+    if subcell.errors["clear"]:
+        result["subcell"] = subcell.summary()
     if references:
         result.update(gt_homography=reference.summary(), gt_warp=warped.summary())
     return result

@@ -56,6 +56,15 @@ def markdown_table(rows: list[dict], meta: dict) -> str:
                     f"supporter ({other['supporting_y']:.4f}y).")
             if "matching" in row:
                 lines.append(_matching_line(row["matching"]))
+            if "subcell" in row.get("matching", {}):
+                lines.append(_subcell_line(row["matching"]["subcell"]))
+            for name, variant in row.get("ablations", {}).items():
+                lines.append(
+                    f"Ablation {name} ({variant['snapshots']} snapshots): mIoU "
+                    f"{variant['miou']:.2f} (obstructed {variant['obstructed_miou']:.2f}) "
+                    f"against the target alone {variant['single_miou']:.2f} "
+                    f"({variant['single_obstructed_miou']:.2f}), "
+                    f"{variant['supporting_bytes']:.0f} B per supporter.")
             if "without_consensus" in row:
                 plain = row["without_consensus"]
                 lines.append(
@@ -83,6 +92,17 @@ def _references_table(references: dict) -> list[str]:
                   f"{seen['supporters_right_percent']:.1f} %, the target's own on "
                   f"{seen['target_right_percent']:.1f} %."]
     return lines
+
+
+def _subcell_line(subcell: dict) -> str:
+    def group(g: dict) -> str:
+        if not g["cells"]:
+            return "no cells"
+        return (f"median {g['median_px']:.2f} px, {g['within_1px']:.1f} % within 1 px, "
+                f"{g['within_2px']:.1f} % within 2 px ({g['cells']} cells)")
+
+    return (f"Sub-cell positions where the grid is within one cell of the truth: clear cells "
+            f"{group(subcell['clear'])}; obstructed cells {group(subcell['obstructed'])}.")
 
 
 def _matching_line(matching: dict) -> str:

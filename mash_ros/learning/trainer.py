@@ -101,7 +101,7 @@ def losses_for(kind: str, model, batch: dict, cfg: MashConfig, aux_weight: float
                      aux_weight=aux_weight if kind in ("mash", "output_stack",
                                                        "warped_output_stack") else 0.0,
                      flow_gt=batch["flow"], flow_weight=cfg.flow_loss_weight,
-                     patch=cfg.patch_size)
+                     patch=cfg.patch_size, confidence_weight=cfg.confidence_loss_weight)
 
 
 def freeze(model, what: str) -> list[str]:
@@ -167,7 +167,8 @@ def train(settings: TrainSettings, cfg: MashConfig, command: str = "") -> dict:
     log_file = open(log_path, "w" if new_log else "a", newline="")
     log = csv.writer(log_file)
     if new_log:
-        log.writerow(["epoch", "step", "loss", "seg", "corr", "aux", "lr", "elapsed_s",
+        log.writerow(["epoch", "step", "loss", "seg", "corr", "aux", "flow", "conf", "lr",
+                      "elapsed_s",
                       "val_miou", "val_obstructed_miou"])
     started = time.monotonic() - elapsed
     while epoch < settings.epochs:
@@ -199,7 +200,8 @@ def train(settings: TrainSettings, cfg: MashConfig, command: str = "") -> dict:
         steps = len(loader)
         elapsed = time.monotonic() - started
         log.writerow([epoch, epoch * steps, *(round(sums.get(k, 0.0) / steps, 5) for k in
-                                               ("loss", "seg", "corr", "aux")),
+                                               ("loss", "seg", "corr", "aux", "flow",
+                                                "conf")),
                       f"{schedule.get_last_lr()[0]:.2e}", round(elapsed, 1),
                       round(val["full"]["miou"], 3), round(val["obstructed"]["miou"], 3)])
         log_file.flush()

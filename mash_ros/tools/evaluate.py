@@ -17,6 +17,7 @@ import torch
 
 from mash_ros.core.checkpoint import load_checkpoint, update_card
 from mash_ros.core.consensus import GeometricConsensus, NoConsensus
+from mash_ros.core.fusion import HardSelection, SoftSelection
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.learning.data import TargetFirstDataset
 from mash_ros.learning.evaluation import evaluate_dense, evaluate_distributed
@@ -80,6 +81,7 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
     model.confidence_threshold = default
     row["threshold_sweep"] = sweep
     row["matching"] = matching_accuracy(model, test, cfg, ns.sweep_limit or ns.limit)
+    row["ablations"] = ablations(model, test, ns)
     if isinstance(model.consensus, GeometricConsensus):  # ablation: the same weights without it
         consensus, model.consensus = model.consensus, NoConsensus()
         plain = evaluate_distributed(model, test, ns.query_encoding, ns.patch_encoding,
@@ -92,6 +94,38 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
         model.consensus = consensus
     row["pixel_references"] = pixel_references(model, test, cfg, ns.sweep_limit or ns.limit)
     return row
+
+
+def ablations(model, test, ns) -> dict:
+    """The same weights run otherwise, on the sweep's snapshots: each weight-free fusion mode
+    other than the trained one (SoftSelection averages every confident supporter per cell,
+    HardSelection keeps the single most confident), and the paper's whole-cell warp instead of
+    the sub-cell one."""
+    limit = ns.sweep_limit or ns.limit
+    variants = {}
+    for mode, module in (("hard", HardSelection), ("soft", SoftSelection)):
+        if not isinstance(model.fusion, module):
+            variants[f"fusion_{mode}"] = ("fusion", module())
+    if model.subcell:
+        variants["whole_cell_warp"] = ("subcell", False)
+    out = {}
+    for name, (attribute, value) in variants.items():
+        kept = getattr(model, attribute)
+        setattr(model, attribute, value)
+        try:
+            run = evaluate_distributed(model, test, ns.query_encoding, ns.patch_encoding, limit)
+        finally:
+            setattr(model, attribute, kept)
+        reference = run["single"].summary()
+        fused = run["fused"].summary()
+        out[name] = {"miou": fused["full"]["miou"], "obstructed_miou": fused["obstructed"]["miou"],
+                     "single_miou": reference["full"]["miou"],
+                     "single_obstructed_miou": reference["obstructed"]["miou"],
+                     "supporting_bytes": run["bandwidth"]["answer_bytes_per_supporter"],
+                     "snapshots": len(test) if not limit else min(limit, len(test))}
+        print(f"  ablation {name}: mIoU {fused['full']['miou']:.2f}, obstructed "
+              f"{fused['obstructed']['miou']:.2f}", flush=True)
+    return out
 
 
 def main(args=None) -> int:

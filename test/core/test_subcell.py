@@ -176,3 +176,30 @@ def test_warped_output_stack_uses_the_per_pixel_flow():
     assert not torch.allclose(seen_out, unseen_out)
     with pytest.raises(ValueError, match="gt_flow or gt_corr"):
         model(images)
+
+
+def test_cell_accuracy_and_confidence_loss_calibrate_both_sides():
+    from mash_ros.core.losses import cell_accuracy, confidence_loss
+
+    labels = torch.zeros(1, 16, 16, dtype=torch.long)
+    labels[0, :8, :8] = 1  # cell 0 is class 1, the other three cells class 0
+    labels[0, 8:, 8:] = 255  # cell 3 has no valid label
+    right = F.one_hot(labels.clamp_max(1), 2).permute(0, 3, 1, 2).float()  # [1,2,16,16]
+    from mash_ros.core.warp import patchify
+
+    cells = patchify(right, P).unsqueeze(1)  # [1,1,4,2,8,8]
+    torch.testing.assert_close(cell_accuracy(cells, labels, P),
+                               torch.tensor([[[1.0, 1.0, 1.0, 0.5]]]))
+    wrong = cells.flip(3)
+    torch.testing.assert_close(cell_accuracy(wrong, labels, P)[0, 0, :3], torch.zeros(3))
+    # a supporter whose patches are all wrong is pushed to low confidence, the target whose own
+    # cells are right to high; cells where no-match wins are left out
+    out = {"own_probs": right, "own_confidence": torch.full((1, 2, 2), 0.5),
+           "supporter_patches": wrong, "confidence": torch.full((1, 1, 2, 2), 0.5),
+           "match": torch.tensor([[[[0, 1], [2, 4]]]]), "corr_logits": torch.zeros(1, 1, 5, 2, 2)}
+    own = out["own_confidence"].requires_grad_(True)
+    sup = out["confidence"].requires_grad_(True)
+    confidence_loss(out, labels, P).backward()
+    assert (own.grad[0].flatten()[:3] < 0).all()  # raise own confidence
+    assert (sup.grad[0, 0].flatten()[:3] > 0).all()  # lower the wrong supporter's
+    assert sup.grad[0, 0, 1, 1] == 0  # no-match cell: not calibrated
