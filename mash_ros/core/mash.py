@@ -44,7 +44,7 @@ class MASH(nn.Module):
                  num_classes: int, patch: int, confidence_threshold: float = 0.0,
                  cell_budget: int = 0, consensus: nn.Module | None = None,
                  subcell: bool = False, answer_confidence: nn.Module | None = None,
-                 outlier_cells: float = 1.5):
+                 outlier_cells: float = 1.5, calibrated: bool = False):
         super().__init__()
         self.backbone = backbone
         self.query_encoder = query_encoder
@@ -62,6 +62,10 @@ class MASH(nn.Module):
         if answer_confidence is not None:  # geometric infill (answer.py); absent: no weights
             self.answer_confidence = answer_confidence
         self.outlier_cells = float(outlier_cells)
+        # confidences trained by losses.confidence_loss only: through the fused segmentation
+        # (straight-through HardSelection) they learnt to trust whichever side helped on
+        # average, and the target stayed sure of its obstructed cells (0.95 vs 0.73 right)
+        self.calibrated = bool(calibrated)
 
     # --- role modules: thin wrappers sharing this model's submodules (script/export these) ---
     def encode_role(self) -> EncodeRole:
@@ -151,7 +155,10 @@ class MASH(nn.Module):
         ht, wt = match.shape[-2], match.shape[-1]
         pair, cell = torch.nonzero(send.reshape(b * s, ht * wt), as_tuple=True)
         entry_conf = confidence.reshape(b * s, ht * wt)[pair, cell]
-        fused = self.fusion(probs[:, target], own_conf[:, target], pair // max(s, 1), cell,
+        own_target_conf = own_conf[:, target]
+        if self.calibrated:  # the selection's confidences learn from their calibration alone
+            own_target_conf, entry_conf = own_target_conf.detach(), entry_conf.detach()
+        fused = self.fusion(probs[:, target], own_target_conf, pair // max(s, 1), cell,
                             sup_patches[pair, cell], entry_conf)
         extra = {}
         if self.subcell:
@@ -199,5 +206,6 @@ def build_mash(cfg) -> MASH:
         subcell=cfg.subcell_warp,
         answer_confidence=AnswerConfidence() if cfg.geometric_infill else None,
         outlier_cells=cfg.infill_outlier_cells,
+        calibrated=cfg.confidence_loss_weight > 0,
     )
 

@@ -115,9 +115,12 @@ def test_gradients_reach_every_parameter(kind, fusion):
     out = model(images, target=0, gt_corr=gt)
     if kind == "mash":
         assert out["send_mask"].any()
+    flow = torch.rand(2, 2, 64, 64, 2) * 2 - 1
     losses = mash_loss(out, labels, gt, aux_labels=torch.randint(0, 8, (2, 3, 64, 64)),
-                       aux_weight=0.5)
-    assert set(losses) >= {"loss", "seg"} and (kind != "mash" or {"corr", "aux"} <= set(losses))
+                       aux_weight=0.5, flow_gt=flow, flow_weight=cfg.flow_loss_weight,
+                       confidence_weight=cfg.confidence_loss_weight)
+    assert set(losses) >= {"loss", "seg"} and (
+        kind != "mash" or {"corr", "aux", "flow", "conf"} <= set(losses))
     losses["loss"].backward()
     for name, param in model.named_parameters():
         assert param.grad is not None, f"{name} got no gradient"
