@@ -56,6 +56,8 @@ class MashConfig:
     confidence_loss_weight: float = 0.0  # calibration of both selection confidences (losses.py)
     geometric_infill: bool = False  # homography positions + learned answer confidence (answer.py)
     infill_outlier_cells: float = 1.5  # appearance match this far from the fit: use the fit
+    verify_own_confidence: float = 0.0  # > 0: the target checks answers on cells it is this
+    #                                     sure of (verify.py); 0 = off
     num_classes: int = field(default=NUM_CLASSES)  # scene classes only (never OBSTRUCTION)
 
     def __post_init__(self):

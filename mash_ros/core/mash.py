@@ -24,6 +24,7 @@ from mash_ros.core.handshake import (
 )
 from mash_ros.core.roles import AgentState, EncodeRole, FuseRole, RespondRole, Response
 from mash_ros.core.smoothing import build_smoother
+from mash_ros.core.verify import answer_agreement
 from mash_ros.core.warp import select_cells
 
 
@@ -44,7 +45,8 @@ class MASH(nn.Module):
                  num_classes: int, patch: int, confidence_threshold: float = 0.0,
                  cell_budget: int = 0, consensus: nn.Module | None = None,
                  subcell: bool = False, answer_confidence: nn.Module | None = None,
-                 outlier_cells: float = 1.5, calibrated: bool = False):
+                 outlier_cells: float = 1.5, calibrated: bool = False,
+                 verify_confidence: float = 0.0):
         super().__init__()
         self.backbone = backbone
         self.query_encoder = query_encoder
@@ -66,6 +68,7 @@ class MASH(nn.Module):
         # (straight-through HardSelection) they learnt to trust whichever side helped on
         # average, and the target stayed sure of its obstructed cells (0.95 vs 0.73 right)
         self.calibrated = bool(calibrated)
+        self.verify_confidence = float(verify_confidence)  # 0 = off (verify.py)
 
     # --- role modules: thin wrappers sharing this model's submodules (script/export these) ---
     def encode_role(self) -> EncodeRole:
@@ -78,7 +81,7 @@ class MASH(nn.Module):
                            self.outlier_cells)
 
     def fuse_role(self) -> FuseRole:
-        return FuseRole(self.fusion)
+        return FuseRole(self.fusion, self.verify_confidence)
 
     # --- per-role API: one agent per call ---
     def encode(self, image: torch.Tensor) -> AgentState:
@@ -158,6 +161,10 @@ class MASH(nn.Module):
         own_target_conf = own_conf[:, target]
         if self.calibrated:  # the selection's confidences learn from their calibration alone
             own_target_conf, entry_conf = own_target_conf.detach(), entry_conf.detach()
+        if self.verify_confidence > 0:  # answers (pairs) checked on the target's sure cells
+            entry_conf = entry_conf * answer_agreement(
+                probs[:, target], own_target_conf, pair // max(s, 1), pair, cell,
+                sup_patches[pair, cell], b * s, self.verify_confidence)[pair]
         fused = self.fusion(probs[:, target], own_target_conf, pair // max(s, 1), cell,
                             sup_patches[pair, cell], entry_conf)
         extra = {}
@@ -207,5 +214,6 @@ def build_mash(cfg) -> MASH:
         answer_confidence=AnswerConfidence() if cfg.geometric_infill else None,
         outlier_cells=cfg.infill_outlier_cells,
         calibrated=cfg.confidence_loss_weight > 0,
+        verify_confidence=cfg.verify_own_confidence,
     )
 

@@ -28,6 +28,7 @@ from mash_ros.core.answer import (
 from mash_ros.core.consensus import NoConsensus
 from mash_ros.core.handshake import cost_volume, no_match_score
 from mash_ros.core.subcell import subcell_positions, warp_subcell
+from mash_ros.core.verify import answer_agreement
 from mash_ros.core.warp import match_and_confidence, patchify, select_cells
 
 
@@ -202,9 +203,10 @@ class RespondRole(nn.Module):
 class FuseRole(nn.Module):
     """Target: fuse its own distribution with the cells of any number of sparse responses."""
 
-    def __init__(self, fusion: nn.Module):
+    def __init__(self, fusion: nn.Module, verify_confidence: float = 0.0):
         super().__init__()
         self.fusion = fusion
+        self.verify_confidence = float(verify_confidence)
 
     def forward(self, own_probs: torch.Tensor, own_conf: torch.Tensor,
                 cell_ids: List[torch.Tensor], patches: List[torch.Tensor],
@@ -220,6 +222,12 @@ class FuseRole(nn.Module):
             cells = torch.cat(cell_ids).to(torch.long)
             entry_patches = torch.cat(patches).to(own_probs.dtype)  # wire may give float16
             conf = torch.cat(confidences).to(own_conf.dtype)
+            if self.verify_confidence > 0:
+                answer = torch.cat([torch.full_like(ids, i, dtype=torch.long)
+                                    for i, ids in enumerate(cell_ids)])
+                conf = conf * answer_agreement(
+                    own_probs.unsqueeze(0), own_conf.unsqueeze(0), torch.zeros_like(cells),
+                    answer, cells, entry_patches, len(cell_ids), self.verify_confidence)[answer]
         fused = self.fusion(own_probs.unsqueeze(0), own_conf.unsqueeze(0),
                             torch.zeros_like(cells), cells, entry_patches, conf)
         return fused[0]

@@ -238,3 +238,14 @@ def test_half_precision_wire_tensors_are_accepted():
         r16 = Response(exact.cell_ids, exact.patches.half(), exact.confidence.half(),
                        exact.source_cells, exact.grid_size)
         assert torch.allclose(model.fuse(t, [r16]), model.fuse(t, [exact]), atol=2e-3)
+
+
+def test_role_api_equals_centralized_with_answer_verification():
+    images = overlapping_views()
+    model = calibrated_model(tiny(verify_own_confidence=0.3), images)
+    assert model.verify_confidence == 0.3
+    with torch.no_grad():
+        out = model(images, target=1)
+        for b in range(B):
+            fused, _ = per_role(model, images, b, 1)
+            torch.testing.assert_close(fused, out["probs"][b], atol=2e-4, rtol=0)
