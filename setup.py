@@ -10,6 +10,7 @@ CONSOLE_SCRIPTS = [
     "drone_node = mash_ros.nodes.drone_node:main",
     # command-line tools
     "mash-bench = mash_ros.tools.bench:main",
+    "mash-configure = mash_ros.tools.configure:main",
     "mash-demo = mash_ros.tools.demo:main",
     "mash-evaluate-bag = mash_ros.tools.evaluate_bag:main",
     "mash-exchange-peer = mash_ros.tools.exchange_peer:main",

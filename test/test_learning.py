@@ -220,3 +220,24 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
     _, _, card = load_checkpoint(models / "mash_tiny.pt")  # still verifies
     assert card["evaluation"]["segmentation"] == mash["segmentation"]
     assert card["evaluation"]["command"].startswith("mash-evaluate --data")
+
+
+def test_configure_changes_inference_settings_and_keeps_the_weights(tmp_path, tiny_cfg):
+    from mash_ros.tools.configure import configure, main
+
+    path = tmp_path / "m.pt"
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg, "mash")
+    save_checkpoint(path, model, tiny_cfg, "mash", {"training": {"command": "train it"}})
+    card = configure(str(path), str(tmp_path / "soft.pt"),
+                     {"fusion": "soft", "verify_own_confidence": 0.8}, note="val")
+    loaded, cfg, _ = load_checkpoint(tmp_path / "soft.pt")
+    assert cfg.fusion == "soft" and cfg.verify_own_confidence == 0.8
+    assert loaded.verify_confidence == 0.8
+    assert card["training"]["command"] == "train it"
+    assert card["inference_settings"]["changed"]["fusion"] == {"from": "hard", "to": "soft"}
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v)
+    # weights or learned fusion cannot be changed this way: one clear error
+    assert main([str(path), "--set", "query_dim=8"]) == 2
+    assert main([str(path), "--set", "fusion=stacked"]) == 2

@@ -58,6 +58,7 @@ class MashConfig:
     infill_outlier_cells: float = 1.5  # appearance match this far from the fit: use the fit
     verify_own_confidence: float = 0.0  # > 0: the target checks answers on cells it is this
     #                                     sure of (verify.py); 0 = off
+    verify_sharpness: float = 1.0  # answer confidences x agreement ** this
     num_classes: int = field(default=NUM_CLASSES)  # scene classes only (never OBSTRUCTION)
 
     def __post_init__(self):

@@ -46,7 +46,7 @@ class MASH(nn.Module):
                  cell_budget: int = 0, consensus: nn.Module | None = None,
                  subcell: bool = False, answer_confidence: nn.Module | None = None,
                  outlier_cells: float = 1.5, calibrated: bool = False,
-                 verify_confidence: float = 0.0):
+                 verify_confidence: float = 0.0, verify_sharpness: float = 1.0):
         super().__init__()
         self.backbone = backbone
         self.query_encoder = query_encoder
@@ -69,6 +69,7 @@ class MASH(nn.Module):
         # average, and the target stayed sure of its obstructed cells (0.95 vs 0.73 right)
         self.calibrated = bool(calibrated)
         self.verify_confidence = float(verify_confidence)  # 0 = off (verify.py)
+        self.verify_sharpness = float(verify_sharpness)
 
     # --- role modules: thin wrappers sharing this model's submodules (script/export these) ---
     def encode_role(self) -> EncodeRole:
@@ -81,7 +82,7 @@ class MASH(nn.Module):
                            self.outlier_cells)
 
     def fuse_role(self) -> FuseRole:
-        return FuseRole(self.fusion, self.verify_confidence)
+        return FuseRole(self.fusion, self.verify_confidence, self.verify_sharpness)
 
     # --- per-role API: one agent per call ---
     def encode(self, image: torch.Tensor) -> AgentState:
@@ -164,7 +165,8 @@ class MASH(nn.Module):
         if self.verify_confidence > 0:  # answers (pairs) checked on the target's sure cells
             entry_conf = entry_conf * answer_agreement(
                 probs[:, target], own_target_conf, pair // max(s, 1), pair, cell,
-                sup_patches[pair, cell], b * s, self.verify_confidence)[pair]
+                sup_patches[pair, cell], b * s, self.verify_confidence,
+                self.verify_sharpness)[pair]
         fused = self.fusion(probs[:, target], own_target_conf, pair // max(s, 1), cell,
                             sup_patches[pair, cell], entry_conf)
         extra = {}
@@ -215,5 +217,6 @@ def build_mash(cfg) -> MASH:
         outlier_cells=cfg.infill_outlier_cells,
         calibrated=cfg.confidence_loss_weight > 0,
         verify_confidence=cfg.verify_own_confidence,
+        verify_sharpness=cfg.verify_sharpness,
     )
 

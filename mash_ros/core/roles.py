@@ -203,10 +203,12 @@ class RespondRole(nn.Module):
 class FuseRole(nn.Module):
     """Target: fuse its own distribution with the cells of any number of sparse responses."""
 
-    def __init__(self, fusion: nn.Module, verify_confidence: float = 0.0):
+    def __init__(self, fusion: nn.Module, verify_confidence: float = 0.0,
+                 verify_sharpness: float = 1.0):
         super().__init__()
         self.fusion = fusion
         self.verify_confidence = float(verify_confidence)
+        self.verify_sharpness = float(verify_sharpness)
 
     def forward(self, own_probs: torch.Tensor, own_conf: torch.Tensor,
                 cell_ids: List[torch.Tensor], patches: List[torch.Tensor],
@@ -227,7 +229,8 @@ class FuseRole(nn.Module):
                                     for i, ids in enumerate(cell_ids)])
                 conf = conf * answer_agreement(
                     own_probs.unsqueeze(0), own_conf.unsqueeze(0), torch.zeros_like(cells),
-                    answer, cells, entry_patches, len(cell_ids), self.verify_confidence)[answer]
+                    answer, cells, entry_patches, len(cell_ids), self.verify_confidence,
+                    self.verify_sharpness)[answer]
         fused = self.fusion(own_probs.unsqueeze(0), own_conf.unsqueeze(0),
                             torch.zeros_like(cells), cells, entry_patches, conf)
         return fused[0]
