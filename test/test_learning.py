@@ -229,13 +229,15 @@ def test_configure_changes_inference_settings_and_keeps_the_weights(tmp_path, ti
     torch.manual_seed(0)
     model = build_model(tiny_cfg, "mash")
     save_checkpoint(path, model, tiny_cfg, "mash", {"training": {"command": "train it"}})
-    card = configure(str(path), str(tmp_path / "soft.pt"),
-                     {"fusion": "soft", "verify_own_confidence": 0.8}, note="val")
-    loaded, cfg, _ = load_checkpoint(tmp_path / "soft.pt")
-    assert cfg.fusion == "soft" and cfg.verify_own_confidence == 0.8
-    assert loaded.verify_confidence == 0.8
+    other = "hard" if tiny_cfg.fusion == "soft" else "soft"
+    card = configure(str(path), str(tmp_path / "other.pt"),
+                     {"fusion": other, "verify_own_confidence": 0.7}, note="val")
+    loaded, cfg, _ = load_checkpoint(tmp_path / "other.pt")
+    assert cfg.fusion == other and cfg.verify_own_confidence == 0.7
+    assert loaded.verify_confidence == 0.7
     assert card["training"]["command"] == "train it"
-    assert card["inference_settings"]["changed"]["fusion"] == {"from": "hard", "to": "soft"}
+    assert card["inference_settings"]["changed"]["fusion"] == {"from": tiny_cfg.fusion,
+                                                              "to": other}
     for k, v in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v)
     # weights or learned fusion cannot be changed this way: one clear error

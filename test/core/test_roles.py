@@ -14,7 +14,7 @@ B, N, SIDE = 2, 3, 64
 def tiny(**kw):
     base = dict(image_height=SIDE, image_width=SIDE, width=0.125, query_dim=8, key_dim=16,
                 query_hidden=(16,), key_hidden=(16,), smoother_hidden=16, fusion_hidden=8,
-                num_agents=N, confidence_threshold=0.0)
+                num_agents=N, confidence_threshold=0.0, verify_own_confidence=0.0)
     base.update(kw)
     return load_preset("cpu", **base)
 
