@@ -33,13 +33,15 @@ def answer_agreement(own_probs: torch.Tensor, own_conf: torch.Tensor, entry_batc
     most likely class is the target's own, to the power ``sharpness``."""
     b, ht, wt = own_conf.shape
     p = entry_patches.shape[-1]
-    own_cells = patchify(own_probs, p).flatten(0, 1)  # [B*Nt,C,P,P]
     key = entry_batch * (ht * wt) + entry_cell  # [M]
-    sure = own_conf.reshape(-1)[key] >= min_own_confidence  # [M]
-    same = (entry_patches.argmax(1) == own_cells[key].argmax(1)).flatten(1).sum(1)  # [M]
+    sure = torch.nonzero(own_conf.reshape(-1)[key] >= min_own_confidence).reshape(-1)  # [Ms]
+    own_cells = patchify(own_probs, p).flatten(0, 1)[key[sure]]  # [Ms,C,P,P]
+    # max(1).indices, not argmax(1): 5x faster over a non-innermost dim on the CPU
+    same = (entry_patches[sure].max(1).indices == own_cells.max(1).indices).flatten(1).sum(1)
     pixels = torch.zeros(num_answers, dtype=own_probs.dtype, device=own_probs.device)
-    counted = pixels.index_add(0, entry_answer, sure.to(own_probs.dtype) * float(p * p))
-    agreed = pixels.index_add(0, entry_answer, (same * sure).to(own_probs.dtype))
+    counted = pixels.index_add(0, entry_answer[sure],
+                               torch.full_like(same, p * p).to(own_probs.dtype))
+    agreed = pixels.index_add(0, entry_answer[sure], same.to(own_probs.dtype))
     agreement = torch.where(counted > 0, agreed / counted.clamp_min(1.0),
                             torch.full_like(counted, no_evidence))
     return agreement ** sharpness
