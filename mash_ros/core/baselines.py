@@ -14,9 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mash_ros.core.backbone import build_backbone
+from mash_ros.core.subcell import UNSEEN
 from mash_ros.core.warp import cells_to_pixels, warp_dense
-
-UNSEEN = -1.5  # per-pixel warps mark unseen pixels with -2, outside grid_sample's [-1, 1]
 
 
 def _result(logits: torch.Tensor) -> Dict[str, torch.Tensor]:

@@ -25,9 +25,7 @@ def cell_accuracy(patches: torch.Tensor, labels: torch.Tensor, patch: int,
 
     patches [B,M,Nt,C,P,P] candidate distributions per target cell, labels [B,H,W] ->
     [B,M,Nt] in [0, 1] (cells with no valid label count as 0.5: no evidence either way)."""
-    b, _, nt, _, p, _ = patches.shape
-    wt = labels.shape[-1] // patch
-    cells = labels.view(b, -1, patch, wt, patch).permute(0, 1, 3, 2, 4).reshape(b, 1, nt, p, p)
+    cells = patchify(labels.unsqueeze(1), patch).transpose(1, 2)  # [B,1,Nt,P,P]
     valid = cells != ignore_index
     right = (patches.argmax(3) == cells) & valid  # [B,M,Nt,P,P]
     count = valid.sum((-1, -2))

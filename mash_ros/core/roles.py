@@ -133,12 +133,6 @@ class RespondRole(nn.Module):
         self.outlier_cells = float(outlier_cells)
 
     @torch.jit.export
-    def correspondence(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-        """query [B,Q,Ht,Wt], key [B,K,Hs,Ws] -> smoothed volume logits [B,Hs*Ws+1,Ht,Wt]
-        (with the geometric consensus prior when the model has one)."""
-        return self.consensus(self.smoother(cost_volume(self.qk_transform(query), key)))
-
-    @torch.jit.export
     def answer(self, query: torch.Tensor, key: torch.Tensor
                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                           torch.Tensor, torch.Tensor]:

@@ -27,15 +27,17 @@ from typing import Tuple
 import torch
 import torch.nn.functional as F
 
+from mash_ros.core.consensus import cell_centres
+
+UNSEEN = -1.5  # per-pixel warps mark unseen pixels with -2, outside grid_sample's [-1, 1]
 WEIGHT_EPS = 1e-6  # pixels whose neighbourhood sends nothing keep a zero displacement
 # (passed as a default argument: TorchScript cannot read module-level floats)
 
 
 def grid_centres(grid_h: int, grid_w: int, device: torch.device) -> torch.Tensor:
-    """[2, grid_h*grid_w] (x, y) of every cell centre in cell units, row-major."""
-    ys, xs = torch.meshgrid(torch.arange(grid_h, device=device),
-                            torch.arange(grid_w, device=device), indexing="ij")
-    return torch.stack([xs.flatten(), ys.flatten()], 0).to(torch.float32) + 0.5
+    """[2, grid_h*grid_w] (x, y) of every cell centre in cell units, row-major: channel-first
+    ``consensus.cell_centres``, the layout the position maps here use."""
+    return cell_centres(grid_h, grid_w, device).t()
 
 
 def subcell_positions(logits: torch.Tensor, grid_hs: int, grid_ws: int
@@ -104,7 +106,7 @@ def true_positions(flow: torch.Tensor, patch: int) -> Tuple[torch.Tensor, torch.
     c = patch // 2
     centre = flow.view(b, h // patch, patch, w // patch, patch, 2)[:, :, c - 1:c + 1, :,
                                                                    c - 1:c + 1]
-    valid = (centre[..., 0] > -1.5).all(2).all(-1)  # [B,Ht,Wt]
+    valid = (centre[..., 0] > UNSEEN).all(2).all(-1)  # [B,Ht,Wt]
     mean = centre.mean((2, 4))  # [B,Ht,Wt,2] grid units
     size = torch.tensor([w / patch, h / patch], dtype=mean.dtype, device=mean.device)
     return ((mean + 1.0) * 0.5 * size).permute(0, 3, 1, 2), valid

@@ -36,6 +36,11 @@ GT_FIT_HYPOTHESES = 256
 GT_FIT_INLIER_CELLS = 1.0
 
 
+def cell_distance(a: torch.Tensor, b: torch.Tensor, grid_w: int) -> torch.Tensor:
+    """Chebyshev distance in cells between row-major cell ids a and b (same shapes)."""
+    return torch.maximum((a % grid_w - b % grid_w).abs(), (a // grid_w - b // grid_w).abs())
+
+
 class MatchTally:
     """Counts of exact / near matches per cell group."""
 
@@ -51,8 +56,7 @@ class MatchTally:
         grid_w = self.grid_w
         real = truth < self.no_match
         hit = predicted < self.no_match
-        dist = torch.maximum((predicted % grid_w - truth % grid_w).abs(),
-                             (predicted // grid_w - truth // grid_w).abs())
+        dist = cell_distance(predicted, truth, grid_w)
         for group, cells in (("clear", ~obstructed), ("obstructed", obstructed)):
             sel = real & cells.unsqueeze(0)
             self.counts[group]["cells"] += int(sel.sum())
@@ -80,8 +84,7 @@ class SubcellTally:
         """positions [S,2,Ht,Wt] (cells), flow [S,H,W,2] per-pixel truth, predicted / truth
         [S,Nt] cell ids, obstructed [Nt]."""
         true_pos, valid = true_positions(flow, patch)  # [S,2,Ht,Wt], [S,Ht,Wt]
-        dist = torch.maximum((predicted % grid_w - truth % grid_w).abs(),
-                             (predicted // grid_w - truth // grid_w).abs())
+        dist = cell_distance(predicted, truth, grid_w)
         near = valid.flatten(1) & (dist <= 1)
         error = patch * torch.linalg.vector_norm(positions - true_pos, dim=1).flatten(1)
         for group, cells in (("clear", ~obstructed), ("obstructed", obstructed)):

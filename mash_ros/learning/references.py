@@ -24,10 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from mash_ros.core.metrics import SegmentationScore
-from mash_ros.core.subcell import true_positions, warp_subcell
+from mash_ros.core.subcell import UNSEEN, true_positions, warp_subcell
 from mash_ros.learning.matching import gt_warp, obstructed_cells
-
-UNSEEN = -1.5  # flow below this: the target pixel is out of the supporter's view or occluded
 
 BOUNDS = {
     "target_alone": "no collaboration: the target's own segmentation",
