@@ -14,7 +14,8 @@ def _fmt(value, pattern="{:.2f}") -> str:
 
 def markdown_table(rows: list[dict], meta: dict) -> str:
     lines = [
-        f"Test split: {meta['test_snapshots']} snapshots; MASH over the wire codecs "
+        f"{meta.get('split', 'test').capitalize()} split: {meta['test_snapshots']} snapshots; "
+        f"MASH over the wire codecs "
         f"({meta['query_encoding']} query, {meta['patch_encoding']} patches).",
         "",
         "| model | Q | K | full acc | full mIoU | obstr. acc | obstr. mIoU | B/target | "

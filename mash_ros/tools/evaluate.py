@@ -131,6 +131,8 @@ def ablations(model, test, ns) -> dict:
 def main(args=None) -> int:
     parser = argparse.ArgumentParser(prog="mash-evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="simulator root holding test/")
+    parser.add_argument("--split", default="test",
+                        help="split to score (val: for choosing inference settings)")
     parser.add_argument("--models", default="models", help="directory of *.pt with model cards")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--limit", type=int, default=0, help="first N test snapshots (0 = all)")
@@ -146,7 +148,7 @@ def main(args=None) -> int:
         torch.set_num_threads(ns.threads)
     out = pathlib.Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)
-    test = TargetFirstDataset(pathlib.Path(ns.data) / "test")
+    test = TargetFirstDataset(pathlib.Path(ns.data) / ns.split)
     rows = []
     weights = sorted(pathlib.Path(ns.models).glob("*.pt"))
     if not weights:
@@ -170,7 +172,8 @@ def main(args=None) -> int:
                     "compute": compute_ratios(model, kind, cfg)})
         rows.append(row)
     rows.sort(key=lambda r: (KIND_ORDER.index(r["kind"]), r["model"]))
-    meta = {"data": str(ns.data), "test_snapshots": len(test) if not ns.limit else ns.limit,
+    meta = {"data": str(ns.data), "split": ns.split,
+            "test_snapshots": len(test) if not ns.limit else ns.limit,
             "query_encoding": ns.query_encoding, "patch_encoding": ns.patch_encoding,
             "torch_threads": torch.get_num_threads()}
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
