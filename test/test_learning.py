@@ -236,8 +236,11 @@ def test_configure_changes_inference_settings_and_keeps_the_weights(tmp_path, ti
     assert cfg.fusion == other and cfg.verify_own_confidence == 0.7
     assert loaded.verify_confidence == 0.7
     assert card["training"]["command"] == "train it"
-    assert card["inference_settings"]["changed"]["fusion"] == {"from": tiny_cfg.fusion,
-                                                              "to": other}
+    assert card["inference_settings"][-1]["changed"]["fusion"] == {"from": tiny_cfg.fusion,
+                                                                  "to": other}
+    again = configure(str(tmp_path / "other.pt"), str(tmp_path / "third.pt"),
+                      {"confidence_threshold": 0.5}, note="later")
+    assert [r["note"] for r in again["inference_settings"]] == ["val", "later"]  # history kept
     for k, v in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v)
     # weights or learned fusion cannot be changed this way: one clear error

@@ -56,6 +56,9 @@ class MashConfig:
     confidence_loss_weight: float = 0.0  # calibration of both selection confidences (losses.py)
     geometric_infill: bool = False  # homography positions + learned answer confidence (answer.py)
     infill_outlier_cells: float = 1.5  # appearance match this far from the fit: use the fit
+    local_fit_sigma: float = 0.0  # > 0: a homography per target cell fitted to its neighbours
+    #                               (localfit.py), Gaussian radius as a fraction of the width
+    local_fit_inlier_cells: float = 2.0  # ... from the matches this close to the global fit
     verify_own_confidence: float = 0.0  # > 0: the target checks answers on cells it is this
     #                                     sure of (verify.py); 0 = off
     verify_sharpness: float = 1.0  # answer confidences x agreement ** this
@@ -79,6 +82,8 @@ class MashConfig:
             raise ValueError("geometric consensus needs >= 4 candidates and >= 4 inliers")
         if self.geometric_infill and not (self.geometric_consensus and self.subcell_warp):
             raise ValueError("geometric_infill needs geometric_consensus and subcell_warp")
+        if self.local_fit_sigma < 0 or (self.local_fit_sigma > 0 and not self.geometric_infill):
+            raise ValueError("local_fit_sigma must be >= 0, and > 0 needs geometric_infill")
         if self.cell_budget < 0 or self.num_agents < 1 or self.width <= 0:
             raise ValueError("cell_budget >= 0, num_agents >= 1 and width > 0 required")
 

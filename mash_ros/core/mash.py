@@ -45,7 +45,8 @@ class MASH(nn.Module):
                  num_classes: int, patch: int, confidence_threshold: float = 0.0,
                  cell_budget: int = 0, consensus: nn.Module | None = None,
                  subcell: bool = False, answer_confidence: nn.Module | None = None,
-                 outlier_cells: float = 1.5, calibrated: bool = False,
+                 outlier_cells: float = 1.5, local_sigma: float = 0.0,
+                 local_inlier_cells: float = 2.0, calibrated: bool = False,
                  verify_confidence: float = 0.0, verify_sharpness: float = 1.0):
         super().__init__()
         self.backbone = backbone
@@ -64,6 +65,8 @@ class MASH(nn.Module):
         if answer_confidence is not None:  # geometric infill (answer.py); absent: no weights
             self.answer_confidence = answer_confidence
         self.outlier_cells = float(outlier_cells)
+        self.local_sigma = float(local_sigma)  # 0 = the global fit only (localfit.py)
+        self.local_inlier_cells = float(local_inlier_cells)
         # confidences trained by losses.confidence_loss only: through the fused segmentation
         # (straight-through HardSelection) they learnt to trust whichever side helped on
         # average, and the target stayed sure of its obstructed cells (0.95 vs 0.73 right)
@@ -79,7 +82,7 @@ class MASH(nn.Module):
     def respond_role(self) -> RespondRole:
         return RespondRole(self.qk_transform, self.smoother, self.patch, self.consensus,
                            self.subcell, getattr(self, "answer_confidence", None),
-                           self.outlier_cells)
+                           self.outlier_cells, self.local_sigma, self.local_inlier_cells)
 
     def fuse_role(self) -> FuseRole:
         return FuseRole(self.fusion, self.verify_confidence, self.verify_sharpness)
@@ -215,6 +218,8 @@ def build_mash(cfg) -> MASH:
         subcell=cfg.subcell_warp,
         answer_confidence=AnswerConfidence() if cfg.geometric_infill else None,
         outlier_cells=cfg.infill_outlier_cells,
+        local_sigma=cfg.local_fit_sigma,
+        local_inlier_cells=cfg.local_fit_inlier_cells,
         calibrated=cfg.confidence_loss_weight > 0,
         verify_confidence=cfg.verify_own_confidence,
         verify_sharpness=cfg.verify_sharpness,

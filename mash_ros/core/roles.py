@@ -27,6 +27,7 @@ from mash_ros.core.answer import (
 )
 from mash_ros.core.consensus import NoConsensus
 from mash_ros.core.handshake import cost_volume, no_match_score
+from mash_ros.core.localfit import local_homography_positions
 from mash_ros.core.subcell import subcell_positions, warp_subcell
 from mash_ros.core.verify import answer_agreement
 from mash_ros.core.warp import match_and_confidence, patchify, select_cells
@@ -114,12 +115,15 @@ class RespondRole(nn.Module):
     ``subcell``: patches are the supporter's view sampled per pixel (``subcell.py``) instead of
     whole cells; ``infill``: the homography of the consensus replaces appearance matches that
     contradict it and ``answer_confidence`` estimates how likely each patch is right
-    (``answer.py``).
+    (``answer.py``); with ``local_sigma`` > 0 every cell's position comes from a homography
+    fitted to its neighbours' matches instead (``localfit.py``), the global fit serving as the
+    inlier test and the fallback.
     """
 
     def __init__(self, qk_transform: nn.Module, smoother: nn.Module, patch: int,
                  consensus: nn.Module | None = None, subcell: bool = False,
-                 answer_confidence: nn.Module | None = None, outlier_cells: float = 1.5):
+                 answer_confidence: nn.Module | None = None, outlier_cells: float = 1.5,
+                 local_sigma: float = 0.0, local_inlier_cells: float = 2.0):
         super().__init__()
         self.qk_transform = qk_transform
         self.smoother = smoother
@@ -131,6 +135,8 @@ class RespondRole(nn.Module):
         self.answer_confidence = (answer_confidence if answer_confidence is not None
                                   else AnswerConfidence())
         self.outlier_cells = float(outlier_cells)
+        self.local_sigma = float(local_sigma)
+        self.local_inlier_cells = float(local_inlier_cells)
 
     @torch.jit.export
     def answer(self, query: torch.Tensor, key: torch.Tensor
@@ -152,8 +158,16 @@ class RespondRole(nn.Module):
         geometric, geo_valid = homography_positions(h, found, (ht, wt), (grid_hs, grid_ws))
         disagreement = torch.linalg.vector_norm(appearance - geometric, dim=1)  # [B,Ht,Wt]
         no_match = logits.shape[1] - 1
+        if self.local_sigma > 0:  # matches the global fit accepts steer each cell's own fit
+            trusted = geo_valid & (disagreement <= self.local_inlier_cells) & (match != no_match)
+            geometric, geo_valid = local_homography_positions(
+                appearance, torch.where(trusted, confidence, torch.zeros_like(confidence)),
+                h, found, (grid_hs, grid_ws), self.local_sigma)
+            disagreement = torch.linalg.vector_norm(appearance - geometric, dim=1)
         use_geo = geo_valid & ((disagreement > self.outlier_cells) | (match == no_match))
-        positions = torch.where(use_geo.unsqueeze(1), geometric, appearance)
+        # the local fit smooths clear cells' appearance noise too: it replaces every match
+        replace = geo_valid if self.local_sigma > 0 else use_geo
+        positions = torch.where(replace.unsqueeze(1), geometric, appearance)
         inside = inside_grid(positions, grid_hs, grid_ws)
         match = torch.where(inside, cell_ids(positions, grid_hs, grid_ws),
                             torch.full_like(match, no_match))

@@ -1,9 +1,10 @@
 """``mash-configure``: change a MASH checkpoint's inference settings, never its weights.
 
 Some fields of a model's configuration steer inference only: the confidence threshold and cell
-budget (what a supporter sends), the weight-free fusion modes (HardSelection, SoftSelection) and
-the target's answer verification. They can be chosen after training, on the validation split
-(``mash-evaluate``'s threshold sweep and ablations), without retraining::
+budget (what a supporter sends), the weight-free fusion modes (HardSelection, SoftSelection),
+the target's answer verification and the supporter's local geometry (``localfit.py``). They can
+be chosen after training, on the validation split (``mash-evaluate``'s threshold sweep and
+ablations), without retraining::
 
     mash-configure runs/mash_cpu.pt --out models/mash_cpu.pt \\
         --set fusion=soft --set verify_own_confidence=0.8 --set verify_sharpness=8 \\
@@ -25,7 +26,7 @@ from mash_ros.core.checkpoint import ModelFileError, load_checkpoint, save_check
 from mash_ros.core.models import build_model
 
 INFERENCE_FIELDS = ("confidence_threshold", "cell_budget", "fusion", "verify_own_confidence",
-                    "verify_sharpness")
+                    "verify_sharpness", "local_fit_sigma", "local_fit_inlier_cells")
 WEIGHT_FREE_FUSION = ("hard", "soft")
 
 
@@ -48,7 +49,9 @@ def configure(weights: str, out: str, changes: dict, note: str = "") -> dict:
     record = {"changed": {k: {"from": getattr(cfg, k), "to": getattr(new_cfg, k)}
                           for k in changes},
               "weights_from": {"file": str(weights), "sha256": card["sha256"]}, "note": note}
-    history["inference_settings"] = record
+    earlier = history.get("inference_settings", [])
+    # a list, oldest first: configuring twice must not erase why the first change was made
+    history["inference_settings"] = (earlier if isinstance(earlier, list) else [earlier]) + [record]
     return save_checkpoint(out, network.eval(), new_cfg, "mash", history)
 
 
@@ -75,7 +78,7 @@ def main(args=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"wrote {pathlib.Path(out)} (sha256 {card['sha256'][:12]}…): "
-          + ", ".join(f"{k}={v['to']}" for k, v in card["inference_settings"]["changed"].items()))
+          + ", ".join(f"{k}={v['to']}" for k, v in card["inference_settings"][-1]["changed"].items()))
     return 0
 
 

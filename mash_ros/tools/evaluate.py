@@ -99,8 +99,8 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
 def ablations(model, test, ns) -> dict:
     """The same weights run otherwise, on the sweep's snapshots: each weight-free fusion mode
     other than the trained one (SoftSelection averages every confident supporter per cell,
-    HardSelection keeps the single most confident), and the paper's whole-cell warp instead of
-    the sub-cell one."""
+    HardSelection keeps the single most confident), the paper's whole-cell warp instead of the
+    sub-cell one, and the supporter's global homography instead of the local fit."""
     limit = ns.sweep_limit or ns.limit
     variants = {}
     for mode, module in (("hard", HardSelection), ("soft", SoftSelection)):
@@ -108,6 +108,8 @@ def ablations(model, test, ns) -> dict:
             variants[f"fusion_{mode}"] = ("fusion", module())
     if model.subcell:
         variants["whole_cell_warp"] = ("subcell", False)
+    if model.local_sigma > 0:
+        variants["global_fit_only"] = ("local_sigma", 0.0)
     out = {}
     for name, (attribute, value) in variants.items():
         kept = getattr(model, attribute)

@@ -134,7 +134,8 @@ def test_prior_strength_is_learned_through_the_logits():
 def test_config_switches_consensus_and_validates():
     assert isinstance(build_consensus(load_preset("cpu")), GeometricConsensus)
     assert isinstance(build_consensus(load_preset("cpu", geometric_consensus=False,
-                                                  geometric_infill=False)),
+                                                  geometric_infill=False,
+                                                  local_fit_sigma=0.0)),
                       NoConsensus)
     with pytest.raises(ValueError):
         load_preset("cpu", consensus_candidates=3)

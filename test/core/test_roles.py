@@ -76,8 +76,10 @@ def test_role_api_equals_centralized(fusion, setting):
                 assert fused.shape == (8, SIDE, SIDE)
                 # 1e-5 with whole-cell patches; sampling the supporter's view at sub-cell
                 # positions carries the batched/unbatched conv rounding (~1e-5 in keys and
-                # probabilities) through the sampled field's gradient: measured up to 9e-5
-                assert torch.allclose(fused, out["probs"][b], atol=2e-4)
+                # probabilities) through the sampled field's gradient: measured up to 9e-5;
+                # the local fit (localfit.py) pools every neighbour's position into each cell's
+                # and so spreads that rounding over the view: measured up to 3.8e-4
+                assert torch.allclose(fused, out["probs"][b], atol=6e-4)
                 for slot, r in enumerate(responses):
                     ids = torch.nonzero(sent[b, slot].reshape(-1)).reshape(-1)
                     assert torch.equal(r.cell_ids, ids)
