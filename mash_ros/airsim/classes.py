@@ -1,4 +1,5 @@
-"""Segmentation colours <-> our class ids, from a YAML table (default ``config/airsim_classes.yaml``).
+"""Segmentation colours <-> our class ids, from a YAML table (``config/airsim_classes.yaml``
+by default).
 
 A colour not in the table becomes ``IGNORE`` (255, the label training and scoring skip) and is
 counted, so a conversion can report which colours it did not know.

@@ -6,14 +6,16 @@ import numpy as np
 from mash_ros.bags.errors import BagError
 
 # encoding -> (dtype, channels)
-ENCODINGS = {"rgb8": (np.uint8, 3), "bgr8": (np.uint8, 3), "mono8": (np.uint8, 1),
-             "16UC1": (np.uint16, 1), "32FC1": (np.float32, 1)}
+ENCODINGS = {"rgb8": (np.uint8, 3), "bgr8": (np.uint8, 3), "rgba8": (np.uint8, 4),
+             "bgra8": (np.uint8, 4), "mono8": (np.uint8, 1), "16UC1": (np.uint16, 1),
+             "32FC1": (np.float32, 1)}
+COLOR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8")  # AirSim's Scene / Segmentation captures
 CAMERA_ENCODINGS = ("rgb8", "bgr8")  # what the drone node accepts
 
 
 def image_array(msg, where: str = "image", encodings=None) -> np.ndarray:
-    """rgb8 / bgr8 -> uint8 [H, W, 3] in RGB order; mono8 -> uint8 [H, W]; 16UC1 -> uint16
-    [H, W]; 32FC1 -> float32 [H, W]. ``encodings`` restricts what is accepted; ``where``
+    """rgb8 / bgr8 / rgba8 / bgra8 -> uint8 [H, W, 3] in RGB order (alpha dropped); mono8 ->
+    uint8 [H, W]; 16UC1 -> uint16 [H, W]; 32FC1 -> float32 [H, W]. ``encodings`` restricts what is accepted; ``where``
     names the message in errors (e.g. "bag X, topic Y")."""
     allowed = ENCODINGS if encodings is None else {e: ENCODINGS[e] for e in encodings}
     if msg.encoding not in allowed:
@@ -29,6 +31,8 @@ def image_array(msg, where: str = "image", encodings=None) -> np.ndarray:
     rows = data.reshape(msg.height, msg.step)[:, :row]
     array = np.ascontiguousarray(rows).view(dtype).reshape(msg.height, msg.width, channels)
     array = array.astype(dtype.newbyteorder("="), copy=False)
-    if msg.encoding == "bgr8":
+    if channels == 4:  # AirSim's four-channel captures: the alpha channel carries nothing
+        array = array[..., :3]
+    if msg.encoding.startswith("bgr"):
         array = array[..., ::-1]
     return np.ascontiguousarray(array[..., 0] if channels == 1 else array)

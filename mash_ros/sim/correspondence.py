@@ -25,6 +25,59 @@ def cell_centres(height: int, width: int, stride: int) -> np.ndarray:
     return np.stack([x.ravel() * stride + c, y.ravel() * stride + c], 1).astype(np.float64)
 
 
+def _centre_window(depth: np.ndarray, stride: int) -> tuple[np.ndarray, int]:
+    """Inverse depth (sky = 0) of the 4x4 pixels around every cell centre: [N, Hs*Ws, 4, 4]
+    (rows, columns), and the offset of the centre's 2x2 inside it."""
+    n, h, w = depth.shape
+    hs, ws = h // stride, w // stride
+    d = depth[:, :hs * stride, :ws * stride].astype(np.float64).reshape(n, hs, stride, ws, stride)
+    c = (stride - 1) // 2
+    lo, hi = max(c - 1, 0), min(c + 3, stride)
+    win = d[:, :, lo:hi, :, lo:hi].transpose(0, 1, 3, 2, 4).reshape(n, hs * ws, hi - lo, hi - lo)
+    return 1.0 / win, c - lo
+
+
+def _depth(inverse: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.where(inverse > 0, 1.0 / np.where(inverse > 0, inverse, 1.0), np.inf)
+
+
+def cell_correspondences_from_depth(depth: np.ndarray, K: np.ndarray, poses: np.ndarray,
+                                    stride: int) -> np.ndarray:
+    """``cell_correspondences`` for recordings, where only per-pixel planar depth [N, H, W]
+    (inf: sky) is known and no ray can be cast through a cell centre; poses [N, 4, 4] ->
+    int16 [N, N, Hs, Ws].
+
+    An even stride puts the centre between four pixels. Where the 4x4 pixels around it lie on
+    one surface (inverse depth is affine on a plane: its second differences vanish along rows
+    and columns) the centre's depth is the mean of the four inverse depths, exact on planes. At
+    a depth edge the centre may be on either side: the mean's answer stands if it finds a match
+    (a surface there is seen by the supporter), otherwise the answer most of the four pixels'
+    depths give (ties: the nearest pixel's)."""
+    stride_odd = stride % 2 == 1
+    if stride_odd:  # the centre is a pixel
+        c = (stride - 1) // 2
+        n, h, w = depth.shape
+        centre = depth[:, c:h // stride * stride:stride, c:w // stride * stride:stride]
+        return cell_correspondences(centre.reshape(len(depth), -1), depth, K, poses, stride)
+    inv, o = _centre_window(depth, stride)
+    bend = np.maximum(np.abs(np.diff(inv, 2, axis=-1)).max((-1, -2)),
+                      np.abs(np.diff(inv, 2, axis=-2)).max((-1, -2)))
+    planar = bend <= 0.01 * inv.max((-1, -2)) + 1e-9                      # [N, Hs*Ws]
+    quad = inv[..., o:o + 2, o:o + 2].reshape(*inv.shape[:2], 4)
+    mean = cell_correspondences(_depth(quad.mean(-1)), depth, K, poses, stride)
+    if planar.all():
+        return mean
+    pixels = -np.sort(-quad, -1)                                           # nearest first
+    answers = np.stack([cell_correspondences(_depth(pixels[..., k]), depth, K, poses, stride)
+                        for k in range(4)])                                # [4, N, N, Hs, Ws]
+    votes = (answers[:, None] == answers[None]).sum(1)
+    vote = np.take_along_axis(answers, votes.argmax(0)[None], 0)[0]
+    n, _, hs, ws = mean.shape
+    edge = ~planar.reshape(n, 1, hs, ws) & (mean == hs * ws)
+    return np.where(edge, vote, mean).astype(np.int16)
+
+
 def reproject(uv_t: np.ndarray, depth_uv: np.ndarray, K: np.ndarray, pose_t: np.ndarray,
               pose_s: np.ndarray, depth_s: np.ndarray, rel_tol: float = 0.03,
               abs_tol: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
