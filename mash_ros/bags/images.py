@@ -15,8 +15,8 @@ CAMERA_ENCODINGS = ("rgb8", "bgr8")  # what the drone node accepts
 
 def image_array(msg, where: str = "image", encodings=None) -> np.ndarray:
     """rgb8 / bgr8 / rgba8 / bgra8 -> uint8 [H, W, 3] in RGB order (alpha dropped); mono8 ->
-    uint8 [H, W]; 16UC1 -> uint16 [H, W]; 32FC1 -> float32 [H, W]. ``encodings`` restricts what is accepted; ``where``
-    names the message in errors (e.g. "bag X, topic Y")."""
+    uint8 [H, W]; 16UC1 -> uint16 [H, W]; 32FC1 -> float32 [H, W]. ``encodings`` restricts
+    what is accepted; ``where`` names the message in errors (e.g. "bag X, topic Y")."""
     allowed = ENCODINGS if encodings is None else {e: ENCODINGS[e] for e in encodings}
     if msg.encoding not in allowed:
         raise BagError(f"{where}: image encoding {msg.encoding!r} is not supported here "

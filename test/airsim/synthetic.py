@@ -33,6 +33,8 @@ class Knobs:
     sky_depth: tuple = (np.inf, 65504.0, 1e7)        # what each drone writes for sky
     without_depth: str | None = None                  # this vehicle has no DepthPlanar
     no_tf: bool = False                               # poses only from odometry
+    no_static: bool = False                           # no /tf_static (camera mounts)
+    without_pose: str | None = None                   # this vehicle is not in /tf
     info_size: tuple | None = None                    # camera_info (h, w) instead of (H, W)
     stamp_offset_ns: dict = field(default_factory=dict)  # vehicle -> extra offset of its images
     tf_end_ns: int | None = None                      # no /tf sample after this stamp
@@ -107,6 +109,22 @@ def render(pose: np.ndarray, layers, uv=None):
     return hit.t, hit.cls, rgb
 
 
+def odometry(T, header, child: str, position: np.ndarray, yaw: float):
+    """nav_msgs/Odometry of a vehicle's body pose in NED (no twist)."""
+    from mash_ros.sim.frames import quaternion
+
+    G = "geometry_msgs/msg/"
+    x, y, z, w = quaternion(body_rotation(yaw))
+    zero = T[G + "Vector3"](x=0.0, y=0.0, z=0.0)
+    pose = T[G + "Pose"](position=T[G + "Point"](x=position[0], y=position[1], z=position[2]),
+                         orientation=T[G + "Quaternion"](x=x, y=y, z=z, w=w))
+    return T["nav_msgs/msg/Odometry"](
+        header=header, child_frame_id=child,
+        pose=T[G + "PoseWithCovariance"](pose=pose, covariance=np.zeros(36)),
+        twist=T[G + "TwistWithCovariance"](twist=T[G + "Twist"](linear=zero, angular=zero),
+                                            covariance=np.zeros(36)))
+
+
 def image_stamp(k: int, v: int, knobs: Knobs) -> int:
     return T0 + k * PERIOD + knobs.jitter_ns[v] + knobs.stamp_offset_ns.get(VEHICLES[v], 0)
 
@@ -152,31 +170,22 @@ def write_bag(path: Path, knobs: Knobs = Knobs()) -> Path:
             writer.write(conns[topic], ns, ts.serialize_cdr(msg, msgtype))
 
         TF = "tf2_msgs/msg/TFMessage"
-        put("/tf_static", TF, T0 - PERIOD, T[TF](transforms=[
-            stamped(T0 - PERIOD, v, f"{v}/front_center_optical", mount_rotation(),
-                    MOUNT_T.astype(float)) for v in VEHICLES]))
+        if not knobs.no_static:
+            put("/tf_static", TF, T0 - PERIOD, T[TF](transforms=[
+                stamped(T0 - PERIOD, v, f"{v}/front_center_optical", mount_rotation(),
+                        MOUNT_T.astype(float)) for v in VEHICLES]))
         # pose samples every 0.2 s from before the first image to after the last one
         tf_end = T0 + knobs.snapshots * PERIOD if knobs.tf_end_ns is None else knobs.tf_end_ns
         for ns in range(T0 - 100_000_000, tf_end + 1, 200_000_000):
             if knobs.no_tf:
                 for v, name in enumerate(VEHICLES):
-                    p, yaw = vehicle_state(v, ns)
-                    x, y, z, w = quaternion(body_rotation(yaw))
-                    G = "geometry_msgs/msg/"
-                    odom = T["nav_msgs/msg/Odometry"](header=header(ns, "world_ned"), child_frame_id=name,
-                                pose=T[G + "PoseWithCovariance"](
-                                    pose=T[G + "Pose"](position=T[G + "Point"](
-                                        x=p[0], y=p[1], z=p[2]), orientation=T[G + "Quaternion"](
-                                        x=x, y=y, z=z, w=w)), covariance=np.zeros(36)),
-                                twist=T[G + "TwistWithCovariance"](
-                                    twist=T[G + "Twist"](linear=T[G + "Vector3"](x=0, y=0, z=0),
-                                                         angular=T[G + "Vector3"](x=0, y=0, z=0)),
-                                    covariance=np.zeros(36)))
-                    put(f"/airsim_node/{name}/odom_local_ned", "nav_msgs/msg/Odometry", ns, odom)
+                    put(f"/airsim_node/{name}/odom_local_ned", "nav_msgs/msg/Odometry", ns,
+                        odometry(T, header(ns, "world_ned"), name, *vehicle_state(v, ns)))
             else:
                 put("/tf", TF, ns, T[TF](transforms=[
                     stamped(ns, "world_ned", name, body_rotation(vehicle_state(v, ns)[1]),
-                            vehicle_state(v, ns)[0]) for v, name in enumerate(VEHICLES)]))
+                            vehicle_state(v, ns)[0]) for v, name in enumerate(VEHICLES)
+                    if name != knobs.without_pose]))
         for k in range(knobs.snapshots):
             for v, name in enumerate(VEHICLES):
                 ns = image_stamp(k, v, knobs)
