@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from mash_ros.bags.errors import BagError
+from mash_ros.core.image_input import COLOR_CHANNELS, color_to_rgb
 
 # encoding -> (dtype, channels)
-ENCODINGS = {"rgb8": (np.uint8, 3), "bgr8": (np.uint8, 3), "rgba8": (np.uint8, 4),
-             "bgra8": (np.uint8, 4), "mono8": (np.uint8, 1), "16UC1": (np.uint16, 1),
-             "32FC1": (np.float32, 1)}
-COLOR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8")  # AirSim's Scene / Segmentation captures
-CAMERA_ENCODINGS = ("rgb8", "bgr8")  # what the drone node accepts
+ENCODINGS = {**{e: (np.uint8, c) for e, c in COLOR_CHANNELS.items()}, "mono8": (np.uint8, 1),
+             "16UC1": (np.uint16, 1), "32FC1": (np.float32, 1)}
+COLOR_ENCODINGS = tuple(COLOR_CHANNELS)  # AirSim's Scene / Segmentation captures
+CAMERA_ENCODINGS = COLOR_ENCODINGS  # what the drone node accepts
 
 
 def image_array(msg, where: str = "image", encodings=None) -> np.ndarray:
@@ -31,8 +31,6 @@ def image_array(msg, where: str = "image", encodings=None) -> np.ndarray:
     rows = data.reshape(msg.height, msg.step)[:, :row]
     array = np.ascontiguousarray(rows).view(dtype).reshape(msg.height, msg.width, channels)
     array = array.astype(dtype.newbyteorder("="), copy=False)
-    if channels == 4:  # AirSim's four-channel captures: the alpha channel carries nothing
-        array = array[..., :3]
-    if msg.encoding.startswith("bgr"):
-        array = array[..., ::-1]
+    if msg.encoding in COLOR_ENCODINGS:
+        return color_to_rgb(array, msg.encoding)
     return np.ascontiguousarray(array[..., 0] if channels == 1 else array)

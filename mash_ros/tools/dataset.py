@@ -5,13 +5,14 @@ Subcommands:
              Segmentation, camera_info, /tf) -> a mash-sim split that mash-train, mash-evaluate
              and mash-sim stats read unchanged:
              mash-dataset from-bag airsim_run --out data/airsim --split train --obstructions 1
+  compare    how far a converted split is from a reference split of the same snapshots:
+             mash-dataset compare data/generated/sim/test out/roundtrip/test
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
 
 
@@ -35,7 +36,30 @@ def cmd_from_bag(ns) -> int:
     return 0
 
 
+def cmd_compare(ns) -> int:
+    import json
+
+    from mash_ros.airsim.compare import compare_splits
+
+    result = compare_splits(ns.reference, ns.converted, ns.limit)
+    n = result["snapshots"]
+    print(f"{n} snapshots; identical: " + ", ".join(f"{k} {v}/{n}" for k, v in
+                                                    result["identical"].items())
+          + f"; same target {result['same_target']}/{n}; largest pose difference "
+          f"{result['max_pose_error']:.2e}; correspondences agree on "
+          f"{100 * result['correspondence_agreement']:.2f} % of "
+          f"{result['correspondence_cells']} target cells")
+    if ns.json:
+        with open(ns.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from mash_ros.airsim.convert import ConvertOptions
+    from mash_ros.airsim.recording import RecordingOptions
+
+    rec, conv = RecordingOptions(), ConvertOptions()
     p = argparse.ArgumentParser(prog="mash-dataset", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n".join(__doc__.splitlines()[2:]))
@@ -43,30 +67,37 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("from-bag", help="an AirSim recording -> a mash-sim split")
     b.add_argument("bag", help="rosbag2 directory (mcap or sqlite3)")
     b.add_argument("--out", required=True, help="output root; the split goes to <out>/<split>")
-    b.add_argument("--split", default="train", help="train | val | test")
+    b.add_argument("--split", default=conv.split, help="train | val | test")
     b.add_argument("--classes", default=None, metavar="FILE.yaml",
                    help="segmentation colour -> class table (default: config/airsim_classes.yaml)")
-    b.add_argument("--obstructions", type=int, default=0, metavar="N",
+    b.add_argument("--obstructions", type=int, default=conv.obstructions, metavar="N",
                    help="write every snapshot N times, each with its own target and one of our "
                         "3-D obstructions inserted in front of it (0: as recorded)")
-    b.add_argument("--seed", type=int, default=0, help="targets and obstructions")
-    b.add_argument("--fixed-frame", default="world_ned", help="poses are looked up in this frame")
-    b.add_argument("--world-axes", choices=("ned", "enu"), default="ned",
+    b.add_argument("--seed", type=int, default=conv.seed, help="targets and obstructions")
+    b.add_argument("--fixed-frame", default=rec.fixed_frame,
+                   help="poses are looked up in this frame")
+    b.add_argument("--world-axes", choices=("ned", "enu"), default=conv.world_axes,
                    help="axes of the fixed frame (poses are stored in ENU)")
-    b.add_argument("--frame-pattern", default="{vehicle}/{camera}_optical",
+    b.add_argument("--frame-pattern", default=rec.frame_pattern,
                    help="tf frame of a camera's optical frame")
-    b.add_argument("--odom-pattern", default="/airsim_node/{vehicle}/odom_local_ned",
+    b.add_argument("--odom-pattern", default=rec.odom_pattern,
                    help="nav_msgs/Odometry topic, the pose source when the bag has no /tf")
-    b.add_argument("--camera-regex", default=layout.CAMERA_REGEX,
+    b.add_argument("--camera-regex", default=rec.scene_regex,
                    help="camera image topics (named groups agent, camera)")
     b.add_argument("--camera", default=None, help="which camera when a vehicle has several")
-    b.add_argument("--stamp-tolerance", type=float, default=0.02, metavar="SECONDS",
+    b.add_argument("--stamp-tolerance", type=float, default=rec.tolerance_s, metavar="SECONDS",
                    help="the drones' images of one snapshot are at most this far apart")
-    b.add_argument("--max-depth", type=float, default=1000.0, metavar="METRES",
+    b.add_argument("--max-depth", type=float, default=rec.max_depth, metavar="METRES",
                    help="depth at or beyond this is sky (AirSim writes large finite values)")
     b.add_argument("--limit", type=int, default=None, help="first N snapshots only")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_from_bag)
+    c = sub.add_parser("compare", help="a converted split against a reference split")
+    c.add_argument("reference")
+    c.add_argument("converted")
+    c.add_argument("--limit", type=int, default=None)
+    c.add_argument("--json", help="also write the numbers to this file")
+    c.set_defaults(func=cmd_compare)
     return p
 
 
