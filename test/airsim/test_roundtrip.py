@@ -37,7 +37,7 @@ def test_roundtrip_reproduces_the_split(converted):
         agree += int((x["corr"][off] == y["corr"][off]).sum())
         total += x["corr"][off].size
         assert np.array_equal(y["corr"][~off], x["corr"][~off])  # identity on the diagonal
-    # 98.61 % on these 3 snapshots (9,216 cells): a recording knows depth at pixel centres only,
+    # 98.76 % on these 3 snapshots (9,216 cells): a recording knows depth at pixel centres only,
     # the simulator casts the exact ray through each cell centre, between four pixels; at depth
     # edges and on lumpy tree crowns that ray's side cannot be told from the pixels (README:
     # the figure on 100 snapshots)
