@@ -19,6 +19,7 @@ import numpy as np
 
 from mash_ros.airsim.classes import IGNORE, load_class_colors
 from mash_ros.airsim.recording import Capture, Recording, RecordingOptions
+from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
 from mash_ros.bags.reader import BagFile
 from mash_ros.core.classes import OBSTRUCTION
@@ -85,7 +86,7 @@ def convert(bag_path: str | Path, out_root: str | Path, classes: str | Path | No
     root = Path(out_root) / options.split
     with BagFile(bag_path) as bag:
         rec = Recording(bag, colors, recording)
-        if options.obstructions and bag.counts.get("/mash_gt/target"):
+        if options.obstructions and bag.counts.get(layout.GT_TARGET):
             raise BagError(f"{bag.path}: the recording already holds the simulator's "
                            f"obstructions; --obstructions is for unobstructed recordings")
         n, h, w, K = len(rec.drones), rec.height, rec.width, rec.K

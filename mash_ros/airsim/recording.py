@@ -79,6 +79,8 @@ class Recording:
             bag.topics, options.scene_regex, options.camera, options.frame_pattern,
             options.odom_pattern)
         self.report = Report([d.vehicle for d in self.drones])
+        self.report.notes += [f"{d.vehicle} has no Segmentation: its labels are all 255 (ignored)"
+                              for d in self.drones if d.segmentation is None]
         self.tol = int(round(options.tolerance_s * 1e9))
         self._read_small()
         self._plan()

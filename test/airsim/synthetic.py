@@ -32,6 +32,7 @@ class Knobs:
     jitter_ns: tuple = (0, 3_000_000, -4_000_000)    # per drone: stamps are not identical
     sky_depth: tuple = (np.inf, 65504.0, 1e7)        # what each drone writes for sky
     without_depth: str | None = None                  # this vehicle has no DepthPlanar
+    without_segmentation: str | None = None           # this vehicle has no Segmentation
     no_tf: bool = False                               # poses only from odometry
     no_static: bool = False                           # no /tf_static (camera mounts)
     without_pose: str | None = None                   # this vehicle is not in /tf
@@ -203,8 +204,9 @@ def write_bag(path: Path, knobs: Knobs = Knobs()) -> Path:
                     put(f"{base}/DepthPlanar", "sensor_msgs/msg/Image", ns,
                         image(ns, depth.reshape(H, W), "32FC1"))
                 seg = palette[cls.reshape(H, W)][..., ::-1]  # AirSim publishes bgr8
-                put(f"{base}/Segmentation", "sensor_msgs/msg/Image", ns,
-                    image(ns, np.ascontiguousarray(seg), "bgr8"))
+                if name != knobs.without_segmentation:
+                    put(f"{base}/Segmentation", "sensor_msgs/msg/Image", ns,
+                        image(ns, np.ascontiguousarray(seg), "bgr8"))
                 h, w = knobs.info_size or (H, W)
                 P = np.zeros((3, 4))
                 P[:, :3] = K()

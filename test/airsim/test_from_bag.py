@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mash_ros.airsim.convert import ConvertOptions, convert
+from mash_ros.airsim.convert import convert
 from mash_ros.bags.errors import BagError
 from mash_ros.core.classes import SCENE_CLASSES
 from mash_ros.sim.format import SimReader
@@ -84,6 +84,14 @@ def test_odometry_without_camera_mounts_assumes_a_forward_camera(synthetic, tmp_
     assert np.allclose(pose[:3, 2], forward)  # optical z = the body's x axis
 
 
+def test_a_drone_without_segmentation_gets_ignore_labels(synthetic, tmp_path):
+    bag = synthetic.write_bag(tmp_path / "bag", synthetic.Knobs(without_segmentation="Drone2"))
+    report = convert(bag, tmp_path / "out")
+    assert report["notes"] == ["Drone2 has no Segmentation: its labels are all 255 (ignored)"]
+    labels = SimReader(tmp_path / "out" / "train").read(0)["labels"]
+    assert (labels[1] == 255).all() and (labels[0] < 8).all()
+
+
 @pytest.mark.parametrize("knobs, message", [
     (dict(without_depth="Drone2"), "drone Drone2 has no depth"),
     (dict(info_size=(48, 96)), "intrinsics disagree with the image size"),
@@ -119,4 +127,4 @@ def test_cli_with_obstructions(synthetic_bag, tmp_path, capsys):
     assert "6 snapshots" in out and "stamp tolerance 20 ms" in out
     reader = SimReader(tmp_path / "val")
     assert len(reader) == 6 and reader.meta["split"] == "val"
-    assert ConvertOptions().obstructions == 0
+    assert {reader.read(k)["info"]["obstruction"] for k in range(6)} != {"none"}
