@@ -94,25 +94,33 @@ def convert(bag_path: str | Path, out_root: str | Path, classes: str | Path | No
         total = len(rec.plan) if options.limit is None else min(options.limit, len(rec.plan))
         rng = np.random.default_rng(options.seed)
         root.mkdir(parents=True, exist_ok=True)
+        (root / "meta.json").unlink(missing_ok=True)  # never a stale description of new shards
         shards: list[dict] = []
         writer, index, first_stamp, episode = None, 0, None, -1
         bar = tqdm(total=total, unit="snap", desc="mash-dataset", disable=not progress)
-        for cap in rec.captures():
-            if cap.index >= total:
-                break
-            first_stamp = cap.stamp_ns if first_stamp is None else first_stamp
-            scene = clean_scene(cap, K, stride, options.world_axes)
-            for snap in _variants(cap, scene, K, rng, options, first_stamp):
-                if index // options.episode_length != episode:
-                    episode = index // options.episode_length
-                    writer = _next_shard(writer, shards, root, episode, index, options)
-                snap.index, snap.episode = index, episode
-                snap.frame = index % options.episode_length
-                writer.write(snap)
-                shards[-1]["count"] += 1
-                index += 1
-            bar.update(1)
-        bar.close()
+        try:
+            for cap in rec.captures():
+                if cap.index >= total:
+                    break
+                first_stamp = cap.stamp_ns if first_stamp is None else first_stamp
+                scene = clean_scene(cap, K, stride, options.world_axes)
+                for snap in _variants(cap, scene, K, rng, options, first_stamp):
+                    if index // options.episode_length != episode:
+                        episode = index // options.episode_length
+                        writer = _next_shard(writer, shards, root, episode, index, options)
+                    snap.index, snap.episode = index, episode
+                    snap.frame = index % options.episode_length
+                    writer.write(snap)
+                    shards[-1]["count"] += 1
+                    index += 1
+                bar.update(1)
+        except BaseException:
+            if writer is not None:  # the unfinished shard goes, the finished ones are complete
+                writer.zf.close()
+                writer.tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            bar.close()
         if writer is not None:
             writer.close()
     report = _report(rec, bag_path, classes or colors.source, options, index)

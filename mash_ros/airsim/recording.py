@@ -260,7 +260,12 @@ class Recording:
             key = (msg.topic, header_stamp_ns(msg.raw))
             if key not in wanted or key in have:
                 continue
-            have[key] = image_array(self.bag.deserialize(msg), f"{self.bag.path}, {msg.topic}")
+            where = f"{self.bag.path}, {msg.topic} at {key[1] / 1e9:.6f} s"
+            have[key] = image_array(self.bag.deserialize(msg), where)
+            if have[key].shape[:2] != (self.height, self.width):
+                raise BagError(f"{where}: the image is {have[key].shape[0]}x"
+                               f"{have[key].shape[1]}, camera_info says {self.height}x"
+                               f"{self.width} (intrinsics disagree with the image size)")
             for k in wanted[key]:
                 got[k] += 1
             while next_k < len(self.plan) and got[next_k] == need[next_k]:

@@ -37,6 +37,7 @@ class Knobs:
     no_static: bool = False                           # no /tf_static (camera mounts)
     without_pose: str | None = None                   # this vehicle is not in /tf
     info_size: tuple | None = None                    # camera_info (h, w) instead of (H, W)
+    cropped_at: int | None = None                     # this snapshot's first Scene is cropped
     stamp_offset_ns: dict = field(default_factory=dict)  # vehicle -> extra offset of its images
     tf_end_ns: int | None = None                      # no /tf sample after this stamp
 
@@ -198,6 +199,8 @@ def write_bag(path: Path, knobs: Knobs = Knobs()) -> Path:
                     scene = scene[..., ::-1]
                 if enc.endswith("a8"):
                     scene = np.concatenate([scene, np.full((H, W, 1), 255, np.uint8)], -1)
+                if k == knobs.cropped_at and v == 0:
+                    scene = scene[: H // 2]
                 put(f"{base}/Scene", "sensor_msgs/msg/Image", ns, image(ns, scene, enc))
                 if name != knobs.without_depth:
                     depth = np.where(np.isfinite(t), t, knobs.sky_depth[v]).astype(np.float32)

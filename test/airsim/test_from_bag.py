@@ -95,6 +95,7 @@ def test_a_drone_without_segmentation_gets_ignore_labels(synthetic, tmp_path):
 @pytest.mark.parametrize("knobs, message", [
     (dict(without_depth="Drone2"), "drone Drone2 has no depth"),
     (dict(info_size=(48, 96)), "intrinsics disagree with the image size"),
+    (dict(cropped_at=1), "the image is 48x96, camera_info says 96x96"),
     (dict(stamp_offset_ns={"Drone3": 250_000_000}), "never line up within 20 ms"),
     (dict(tf_end_ns=1_800_000_000 * 10 ** 9 + 600_000_000), "outside its recorded span"),
 ])
@@ -106,6 +107,7 @@ def test_bad_bags_fail_with_one_clear_error(synthetic, tmp_path, capsys, knobs, 
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "cli" / "train" / "meta.json").exists()
+    assert not list(tmp_path.glob("cli/train/*.tmp"))
 
 
 def test_drone_without_pose(synthetic, tmp_path):
