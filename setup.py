@@ -11,6 +11,7 @@ CONSOLE_SCRIPTS = [
     # command-line tools
     "mash-bench = mash_ros.tools.bench:main",
     "mash-configure = mash_ros.tools.configure:main",
+    "mash-dataset = mash_ros.tools.dataset:main",
     "mash-demo = mash_ros.tools.demo:main",
     "mash-evaluate-bag = mash_ros.tools.evaluate_bag:main",
     "mash-exchange-peer = mash_ros.tools.exchange_peer:main",

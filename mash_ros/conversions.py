@@ -15,11 +15,12 @@ from std_msgs.msg import Header
 
 from mash_ros.core import codecs
 from mash_ros.core.codecs import PatchSet, WireFormatError
+from mash_ros.core.image_input import COLOR_CHANNELS, color_to_rgb, fit_to_model
 
 MAX_IMAGE_SIDE = 8192
 _BRIDGE = CvBridge()
 # Encodings a camera may send us, with channels per pixel (all 8-bit).
-_IMAGE_CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
+_IMAGE_CHANNELS = {**COLOR_CHANNELS, "mono8": 1}
 
 
 # --- QueryMap ---------------------------------------------------------------------------
@@ -116,26 +117,28 @@ def _compact(msg: Image, channels: int) -> Image:
 
 
 def image_to_array(msg: Image, desired_encoding: str = "rgb8",
-                   expected_size: tuple[int, int] | None = None) -> np.ndarray:
-    """Validate an Image and convert it: rgb8/bgr8 → uint8 [H, W, 3] in ``desired_encoding``
-    order; mono8 → uint8 [H, W] (``desired_encoding='mono8'``).
+                   expected_size: tuple[int, int] | None = None,
+                   resize: bool = False) -> np.ndarray:
+    """Validate an Image and convert it: rgb8/bgr8/rgba8/bgra8 → uint8 [H, W, 3] in
+    ``desired_encoding`` order (rgb8 or bgr8; alpha dropped); mono8 → uint8 [H, W]
+    (``desired_encoding='mono8'``).
 
-    ``expected_size`` (H, W), when given, must match exactly: resizing silently would change
-    what the network sees and what the ground truth is aligned to.
+    ``expected_size`` (H, W), when given, must match exactly unless ``resize``: resizing
+    silently would change what the network sees and what the ground truth is aligned to.
     """
     channels = _check_image(msg)
-    if desired_encoding not in _IMAGE_CHANNELS:
+    if desired_encoding not in ("rgb8", "bgr8", "mono8"):
         raise WireFormatError(f"cannot convert to {desired_encoding!r}")
     if (channels == 1) != (desired_encoding == "mono8"):
         raise WireFormatError(f"cannot convert a {msg.encoding} image to {desired_encoding}")
-    if expected_size is not None and (msg.height, msg.width) != tuple(expected_size):
-        raise WireFormatError(f"image is {msg.height}x{msg.width}, the model expects "
-                              f"{expected_size[0]}x{expected_size[1]}")
     try:
-        array = _BRIDGE.imgmsg_to_cv2(_compact(msg, channels), desired_encoding=desired_encoding)
+        array = _BRIDGE.imgmsg_to_cv2(_compact(msg, channels), desired_encoding="passthrough")
     except (CvBridgeError, TypeError, ValueError) as err:
         raise WireFormatError(f"cv_bridge could not convert the image: {err}") from err
-    return np.ascontiguousarray(array)
+    if channels > 1:
+        array = color_to_rgb(array, msg.encoding)
+        array = array[..., ::-1] if desired_encoding == "bgr8" else array
+    return np.ascontiguousarray(fit_to_model(array, expected_size, resize))
 
 
 def array_to_image(array: np.ndarray, encoding: str, header: Header | None = None) -> Image:

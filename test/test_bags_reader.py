@@ -8,7 +8,7 @@ import yaml
 from mash_ros.bags import layout
 from mash_ros.bags.cdr import header_stamp_ns
 from mash_ros.bags.errors import BagError
-from mash_ros.bags.images import image_array
+from mash_ros.bags.images import CAMERA_ENCODINGS, image_array
 from mash_ros.bags.reader import BagFile
 from mash_ros.bags.typestore import typestore
 from mash_ros.bags.writer import BagWriter
@@ -106,6 +106,9 @@ def test_image_encodings_and_row_padding():
     rgb = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
     assert (image_array(_image("rgb8", rgb, step=16)) == rgb).all()
     assert (image_array(_image("bgr8", rgb[..., ::-1].copy())) == rgb).all()
+    for encoding, pixels in (("bgra8", rgb[..., ::-1]), ("rgba8", rgb)):  # AirSim's 4 channels
+        four = np.concatenate([pixels, np.full((4, 5, 1), 255, np.uint8)], -1)
+        assert (image_array(_image(encoding, four, step=24), "c", CAMERA_ENCODINGS) == rgb).all()
     depth = np.linspace(0, 1, 20, dtype=np.float32).reshape(4, 5)
     assert (image_array(_image("32FC1", depth)) == depth).all()
     with pytest.raises(BagError, match="bayer_rggb8.*not supported"):

@@ -4,17 +4,19 @@ from __future__ import annotations
 import numpy as np
 
 from mash_ros.bags.errors import BagError
+from mash_ros.core.image_input import COLOR_CHANNELS, color_to_rgb
 
 # encoding -> (dtype, channels)
-ENCODINGS = {"rgb8": (np.uint8, 3), "bgr8": (np.uint8, 3), "mono8": (np.uint8, 1),
+ENCODINGS = {**{e: (np.uint8, c) for e, c in COLOR_CHANNELS.items()}, "mono8": (np.uint8, 1),
              "16UC1": (np.uint16, 1), "32FC1": (np.float32, 1)}
-CAMERA_ENCODINGS = ("rgb8", "bgr8")  # what the drone node accepts
+COLOR_ENCODINGS = tuple(COLOR_CHANNELS)  # AirSim's Scene / Segmentation captures
+CAMERA_ENCODINGS = COLOR_ENCODINGS  # what the drone node accepts
 
 
 def image_array(msg, where: str = "image", encodings=None) -> np.ndarray:
-    """rgb8 / bgr8 -> uint8 [H, W, 3] in RGB order; mono8 -> uint8 [H, W]; 16UC1 -> uint16
-    [H, W]; 32FC1 -> float32 [H, W]. ``encodings`` restricts what is accepted; ``where``
-    names the message in errors (e.g. "bag X, topic Y")."""
+    """rgb8 / bgr8 / rgba8 / bgra8 -> uint8 [H, W, 3] in RGB order (alpha dropped); mono8 ->
+    uint8 [H, W]; 16UC1 -> uint16 [H, W]; 32FC1 -> float32 [H, W]. ``encodings`` restricts
+    what is accepted; ``where`` names the message in errors (e.g. "bag X, topic Y")."""
     allowed = ENCODINGS if encodings is None else {e: ENCODINGS[e] for e in encodings}
     if msg.encoding not in allowed:
         raise BagError(f"{where}: image encoding {msg.encoding!r} is not supported here "
@@ -29,6 +31,6 @@ def image_array(msg, where: str = "image", encodings=None) -> np.ndarray:
     rows = data.reshape(msg.height, msg.step)[:, :row]
     array = np.ascontiguousarray(rows).view(dtype).reshape(msg.height, msg.width, channels)
     array = array.astype(dtype.newbyteorder("="), copy=False)
-    if msg.encoding == "bgr8":
-        array = array[..., ::-1]
+    if msg.encoding in COLOR_ENCODINGS:
+        return color_to_rgb(array, msg.encoding)
     return np.ascontiguousarray(array[..., 0] if channels == 1 else array)

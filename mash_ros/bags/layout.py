@@ -17,6 +17,8 @@ GT_TARGET = "/mash_gt/target"                   # std_msgs/UInt8: index i of dro
 GT_LABELS = "/mash_gt/labels"                   # mono8, the target's un-obstructed class ids
 GT_MASK = "/mash_gt/obstruction_mask"           # mono8, 255 inside the obstruction
 GT_DRONE_LABELS = "/mash_gt/{agent}/labels"     # mono8, every drone's un-obstructed ids
+GT_DRONE_DEPTH = "/mash_gt/{agent}/depth"       # 32FC1, every drone's un-obstructed depth
+GT_RGB_CLEAN = "/mash_gt/rgb_clean"             # bgr8, the target's view without obstruction
 GT_TOPICS = (GT_TARGET, GT_LABELS, GT_MASK)
 
 FUSED = "/{agent}/mash/segmentation"

@@ -5,7 +5,7 @@ calls (``mash_ros.swarm.agent.MashAgent``), messages out. Bookkeeping (peer live
 frames, stored states, byte counts) lives in the ROS-free ``mash_ros.swarm`` modules.
 
 Topics (relative names resolve under the drone's namespace, e.g. /drone_0/…):
-  in   <image_topic>                sensor_msgs/Image rgb8|bgr8 (sensor QoS)
+  in   <image_topic>                sensor_msgs/Image rgb8|bgr8|rgba8|bgra8 (sensor QoS)
   out  mash/query                   mash_msgs/QueryMap        (as a target)
   in   /<peer>/mash/query           mash_msgs/QueryMap        (as a supporter)
   out  /<peer>/mash/patches         mash_msgs/SegPatches      (answers to that peer)
@@ -169,7 +169,8 @@ class DroneNode(Node):
     def on_image(self, msg: Image) -> None:
         received = time.monotonic()
         try:
-            rgb = conversions.image_to_array(msg, "rgb8", self.mash.image_size)
+            rgb = conversions.image_to_array(msg, "rgb8", self.mash.image_size,
+                                             self.params.resize_images)
             state = self.mash.encode(rgb)
         except WireFormatError as err:
             self.drop("camera", f"bad image: {err}")

@@ -1,17 +1,26 @@
 """Export a generated split as a rosbag2 (MCAP by default, SQLite3 on request) with ``rosbags``,
 laid out like AirSim's ROS 2 wrapper, plus the ground truth evaluation needs. No rclpy needed.
 
-Per drone ``i`` (namespace ``drone_i``, camera ``front_center``, frame
-``drone_i/front_center_optical``: x right, y down, z forward)::
+Per drone ``i`` (vehicle ``drone_i``, camera ``front_center``); image headers name the frame
+``front_center_optical`` with no vehicle prefix, as AirSim's wrapper does::
 
     /airsim_node/drone_i/front_center/Scene         Image       bgr8   obstructed view
-    /airsim_node/drone_i/front_center/Segmentation  Image       bgr8   class colours
-                                       (``core.classes.PALETTE``, obstruction included)
-    /airsim_node/drone_i/front_center/DepthPlanar   Image       32FC1  metres, +inf = sky
-                                       (what the camera sees: obstruction included)
+    /airsim_node/drone_i/front_center/Segmentation  Image       bgr8   AirSim palette colours of
+                                       the classes (``config/airsim_classes.yaml``), obstruction
+                                       included
+    /airsim_node/drone_i/front_center/DepthPlanar   Image       32FC1  metres along the optical
+                                       axis, +inf = sky (what the camera sees: obstruction
+                                       included)
     /airsim_node/drone_i/front_center/camera_info   CameraInfo  plumb_bob, zero distortion
 
-(Image = sensor_msgs/msg/Image, CameraInfo = sensor_msgs/msg/CameraInfo.)
+(Image = sensor_msgs/msg/Image, CameraInfo = sensor_msgs/msg/CameraInfo.) Poses, as AirSim's
+wrapper publishes them (``mash_ros.sim.frames`` for the conventions)::
+
+    /tf         tf2_msgs/msg/TFMessage  every snapshot: world_ned -> drone_i (the vehicle body,
+                x forward, y right, z down, in NED; it moves)
+    /tf_static  tf2_msgs/msg/TFMessage  once: drone_i -> drone_i/front_center_optical (REP 103:
+                z forward, x right, y down), a fixed mount (``MOUNT``)
+
 Ground truth (frame id: the *target's* camera frame unless noted)::
 
     /mash_gt/target            std_msgs/msg/UInt8  index of the target drone
@@ -21,8 +30,7 @@ Ground truth (frame id: the *target's* camera frame unless noted)::
     /mash_gt/correspondences   Image  16UC1  (N*Hs) x Ws: rows j*Hs..(j+1)*Hs-1 hold
                                corr[target, j] (supporter cell y*Ws+x, Hs*Ws = no match)
     /mash_gt/drone_i/labels    Image  mono8  un-obstructed ids of drone i (frame: drone i)
-    /tf                        tf2_msgs/msg/TFMessage  world (x east, y north, z up) ->
-                               drone_i/front_center_optical, every drone
+    /mash_gt/drone_i/depth     Image  32FC1  un-obstructed planar depth of drone i
 
 All messages of snapshot k share ``header.stamp = START + k * period`` (the bag record time is
 the same instant), so stamps are exact keys for synchronisation.
@@ -33,28 +41,29 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.classes import PALETTE
+from ..airsim.classes import load_class_colors
+from ..core.classes import OBSTRUCTION
 from .format import SimReader
+from .frames import OPTICAL_IN_BODY, enu_to_ned, invert, quaternion, transform
 
 START_NS = 1_700_000_000 * 1_000_000_000
 AIRSIM = "/airsim_node/drone_{i}/front_center/{name}"
-FRAME = "drone_{i}/front_center_optical"
-WORLD = "world"
+VEHICLE = "drone_{i}"
+FRAME = "drone_{i}/front_center_optical"   # the tf frame of the camera
+IMAGE_FRAME = "front_center_optical"       # what image headers say (AirSim: no vehicle prefix)
+WORLD = "world_ned"
+# The camera's fixed mount on the vehicle: 0.25 m forward, 0.05 m below the body origin,
+# pitched down 20 degrees (vehicle body -> optical frame, 4x4).
+_PITCH = np.deg2rad(20.0)
+MOUNT = transform(np.array([[np.cos(_PITCH), 0.0, -np.sin(_PITCH)], [0.0, 1.0, 0.0],
+                            [np.sin(_PITCH), 0.0, np.cos(_PITCH)]]) @ OPTICAL_IN_BODY,
+                  [0.25, 0.0, 0.05])
 
 
-def quaternion(R: np.ndarray) -> tuple[float, float, float, float]:
-    """Rotation matrix to (x, y, z, w), w >= 0."""
-    m = np.asarray(R, np.float64)
-    w = np.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2
-    x = np.sqrt(max(0.0, 1.0 + m[0, 0] - m[1, 1] - m[2, 2])) / 2
-    y = np.sqrt(max(0.0, 1.0 - m[0, 0] + m[1, 1] - m[2, 2])) / 2
-    z = np.sqrt(max(0.0, 1.0 - m[0, 0] - m[1, 1] + m[2, 2])) / 2
-    x = np.copysign(x, m[2, 1] - m[1, 2])
-    y = np.copysign(y, m[0, 2] - m[2, 0])
-    z = np.copysign(z, m[1, 0] - m[0, 1])
-    q = np.array([x, y, z, w])
-    q /= np.linalg.norm(q)
-    return tuple(float(v) for v in q)
+def vehicle_pose_ned(camera_pose_enu: np.ndarray) -> np.ndarray:
+    """The vehicle body pose in ``world_ned`` [4, 4] whose mounted camera has this optical-frame
+    pose in our ENU world."""
+    return enu_to_ned(camera_pose_enu) @ invert(MOUNT)
 
 
 class _Msgs:
@@ -93,15 +102,16 @@ class _Msgs:
             binning_x=0, binning_y=0,
             roi=self.ROI(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
 
-    def tf(self, ns: int, poses: np.ndarray):
+    def tf(self, ns: int, edges: list[tuple[str, str, np.ndarray]]):
+        """TFMessage of (parent, child, 4x4 child-to-parent transform) edges at ``ns``."""
         tfs = []
-        for i, pose in enumerate(poses):
-            x, y, z, w = quaternion(pose[:3, :3])
+        for parent, child, T in edges:
+            x, y, z, w = quaternion(T[:3, :3])
             tfs.append(self.TransformStamped(
-                header=self.header(ns, WORLD), child_frame_id=FRAME.format(i=i),
+                header=self.header(ns, parent), child_frame_id=child,
                 transform=self.Transform(
-                    translation=self.Vector3(x=float(pose[0, 3]), y=float(pose[1, 3]),
-                                             z=float(pose[2, 3])),
+                    translation=self.Vector3(x=float(T[0, 3]), y=float(T[1, 3]),
+                                             z=float(T[2, 3])),
                     rotation=self.Quaternion(x=x, y=y, z=z, w=w))))
         return self.TFMessage(transforms=tfs)
 
@@ -115,11 +125,12 @@ def topics(n: int) -> dict[str, str]:
         out[AIRSIM.format(i=i, name="DepthPlanar")] = "sensor_msgs/msg/Image"
         out[AIRSIM.format(i=i, name="camera_info")] = "sensor_msgs/msg/CameraInfo"
         out[f"/mash_gt/drone_{i}/labels"] = "sensor_msgs/msg/Image"
+        out[f"/mash_gt/drone_{i}/depth"] = "sensor_msgs/msg/Image"
     out.update({"/mash_gt/target": "std_msgs/msg/UInt8", "/mash_gt/labels": "sensor_msgs/msg/Image",
                 "/mash_gt/obstruction_mask": "sensor_msgs/msg/Image",
                 "/mash_gt/rgb_clean": "sensor_msgs/msg/Image",
                 "/mash_gt/correspondences": "sensor_msgs/msg/Image",
-                "/tf": "tf2_msgs/msg/TFMessage"})
+                "/tf": "tf2_msgs/msg/TFMessage", "/tf_static": "tf2_msgs/msg/TFMessage"})
     return out
 
 
@@ -136,7 +147,7 @@ def export_bag(split_root: str | Path, bag_path: str | Path, storage: str = "mca
     hs, ws = meta["hs"], meta["ws"]
     K = reader.K
     period_ns = int(round(meta["period"] * 1e9))
-    palette_bgr = np.array(PALETTE, np.uint8)[:, ::-1]
+    palette_bgr = load_class_colors().palette()[:, ::-1]
     ts = get_typestore(Stores.ROS2_KILTED)
     m = _Msgs(ts)
     plugin = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}[storage]
@@ -149,22 +160,28 @@ def export_bag(split_root: str | Path, bag_path: str | Path, storage: str = "mca
         def put(topic, msg):
             writer.write(conns[topic], ns, ts.serialize_cdr(msg, msg.__msgtype__))
 
+        mounts = [(VEHICLE.format(i=i), FRAME.format(i=i), MOUNT) for i in range(n)]
+        ns = START_NS
+        put("/tf_static", m.tf(ns, mounts))
         for k in tqdm(range(count), unit="snap", desc="export-bag", disable=not progress):
             a = reader.read(k)
             ns = START_NS + k * period_ns
             target = int(a["info"]["target"])
-            seg = np.where(a["mask"], 8, a["labels"])
+            seg = np.where(a["mask"], OBSTRUCTION, a["labels"])
             depth_seen = np.minimum(a["depth"], a["obstruction_depth"]).astype(np.float32)
             for i in range(n):
                 frame = FRAME.format(i=i)
                 put(AIRSIM.format(i=i, name="Scene"),
-                    m.image(ns, frame, a["rgb"][i][..., ::-1], "bgr8"))
+                    m.image(ns, IMAGE_FRAME, a["rgb"][i][..., ::-1], "bgr8"))
                 put(AIRSIM.format(i=i, name="Segmentation"),
-                    m.image(ns, frame, palette_bgr[seg[i]], "bgr8"))
+                    m.image(ns, IMAGE_FRAME, palette_bgr[seg[i]], "bgr8"))
                 put(AIRSIM.format(i=i, name="DepthPlanar"),
-                    m.image(ns, frame, depth_seen[i], "32FC1"))
-                put(AIRSIM.format(i=i, name="camera_info"), m.camera_info(ns, frame, K, h, w))
+                    m.image(ns, IMAGE_FRAME, depth_seen[i], "32FC1"))
+                put(AIRSIM.format(i=i, name="camera_info"),
+                    m.camera_info(ns, IMAGE_FRAME, K, h, w))
                 put(f"/mash_gt/drone_{i}/labels", m.image(ns, frame, a["labels"][i], "mono8"))
+                put(f"/mash_gt/drone_{i}/depth",
+                    m.image(ns, frame, a["depth"][i].astype(np.float32), "32FC1"))
             tframe = FRAME.format(i=target)
             put("/mash_gt/target", m.UInt8(data=target))
             put("/mash_gt/labels", m.image(ns, tframe, a["labels"][target], "mono8"))
@@ -173,5 +190,6 @@ def export_bag(split_root: str | Path, bag_path: str | Path, storage: str = "mca
             put("/mash_gt/rgb_clean", m.image(ns, tframe, a["rgb_clean"][..., ::-1], "bgr8"))
             corr = a["corr"][target].reshape(n * hs, ws).astype(np.uint16)
             put("/mash_gt/correspondences", m.image(ns, tframe, corr, "16UC1"))
-            put("/tf", m.tf(ns, a["poses"]))
+            put("/tf", m.tf(ns, [(WORLD, VEHICLE.format(i=i), vehicle_pose_ned(a["poses"][i]))
+                                 for i in range(n)]))
     return bag_path

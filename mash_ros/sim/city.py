@@ -229,12 +229,17 @@ def build_city(seed: int, blocks: int = 7) -> City:
                 traffic_light(mb, x + ox, y + oy, (-1, 0))
     _skyline(mb, rng, net)
     traffic = Traffic(rng, net)
+    return City(seed=seed, net=net, static=mb.build(), traffic=traffic, **draw_lighting(rng))
+
+
+def draw_lighting(rng: np.random.Generator) -> dict:
+    """Sun direction and colour, sky light, cloud cover and texture seed (``City``'s fields that
+    ``shading.shade`` reads), drawn in this order."""
     elev = np.deg2rad(rng.uniform(30, 68))
     azim = rng.uniform(0, 2 * np.pi)
     sun = np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
     warm = rng.uniform(0.0, 0.12)
     sun_rgb = np.array([1.0, 0.96 - warm * 0.5, 0.9 - warm], np.float32) * rng.uniform(2.6, 3.4)
     sky_rgb = np.array([0.50, 0.58, 0.75], np.float32) * rng.uniform(0.8, 1.1)
-    return City(seed=seed, net=net, static=mb.build(), traffic=traffic, sun_dir=sun,
-                sun_rgb=sun_rgb, sky_rgb=sky_rgb, cloud_cover=float(rng.uniform(0.2, 0.7)),
-                world_seed=int(rng.integers(1 << 30)))
+    return {"sun_dir": sun, "sun_rgb": sun_rgb, "sky_rgb": sky_rgb,
+            "cloud_cover": float(rng.uniform(0.2, 0.7)), "world_seed": int(rng.integers(1 << 30))}

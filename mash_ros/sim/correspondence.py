@@ -25,6 +25,91 @@ def cell_centres(height: int, width: int, stride: int) -> np.ndarray:
     return np.stack([x.ravel() * stride + c, y.ravel() * stride + c], 1).astype(np.float64)
 
 
+def _centre_window(depth: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Inverse depth (sky = 0) of the 4x4 pixels around every cell centre [N, Hs*Ws, 4, 4] (rows,
+    columns; fewer for strides below 4), their (u, v) offsets from the centre [4*4, 2], and
+    where the centre's 2x2 starts inside the window."""
+    n, h, w = depth.shape
+    hs, ws = h // stride, w // stride
+    d = depth[:, :hs * stride, :ws * stride].astype(np.float64).reshape(n, hs, stride, ws, stride)
+    c = (stride - 1) // 2
+    lo, hi = max(c - 1, 0), min(c + 3, stride)
+    win = d[:, :, lo:hi, :, lo:hi].transpose(0, 1, 3, 2, 4).reshape(n, hs * ws, hi - lo, hi - lo)
+    off = np.arange(lo, hi) - (stride - 1) / 2.0
+    v, u = np.meshgrid(off, off, indexing="ij")
+    return 1.0 / win, np.stack([u.ravel(), v.ravel()], 1), c - lo
+
+
+def _depth(inverse: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.where(inverse > 0, 1.0 / np.where(inverse > 0, inverse, 1.0), np.inf)
+
+
+def _two_surface(inv: np.ndarray, uv: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """Inverse depth at the centre [N, M] of windows [N, M, P] (P pixels at offsets ``uv``
+    [P, 2]; ``inner``: the four around the centre) that straddle a depth edge.
+
+    The pixels split at the largest gap of their inverse depths into a near and a far surface.
+    The centre is on the side most of the four inner pixels are on; two and two, on the side
+    of a straight boundary fitted (least squares) to all pixels' sides. Its inverse depth is
+    that surface's plane (affine in u, v; fitted to the surface's pixels) at the centre, kept
+    within the values the surface shows."""
+    X = np.concatenate([uv, np.ones((len(uv), 1))], 1)                    # [P, 3]
+    srt = np.sort(inv, -1)
+    k = np.diff(srt, axis=-1).argmax(-1)[..., None]
+    near = inv > (np.take_along_axis(srt, k, -1) + np.take_along_axis(srt, k + 1, -1)) / 2
+    boundary = np.where(near, 1.0, -1.0) @ np.linalg.pinv(X).T            # [N, M, 3]
+    inner_near = near[..., inner].sum(-1)
+    side_near = np.where(inner_near == 2, boundary[..., 2] > 0, inner_near > 2)
+    member = np.where(side_near[..., None], near, ~near).astype(np.float64)
+    A = np.einsum("...p,pi,pj->...ij", member, X, X) + 1e-9 * np.eye(3)
+    b = np.einsum("...p,pi,...p->...i", member, X, inv)
+    plane = np.linalg.solve(A, b[..., None])[..., 2, 0]  # the plane's value at the centre
+    count = member.sum(-1)
+    mean = (member * inv).sum(-1) / np.maximum(count, 1)
+    centre = np.where(count >= 4, plane, mean)  # fewer pixels: too few for a plane
+    lo = np.where(member > 0, inv, np.inf).min(-1)
+    hi = np.where(member > 0, inv, -np.inf).max(-1)
+    return np.clip(centre, lo, hi)
+
+
+def cell_correspondences_from_depth(depth: np.ndarray, K: np.ndarray, poses: np.ndarray,
+                                    stride: int) -> np.ndarray:
+    """``cell_correspondences`` for recordings, where only per-pixel planar depth [N, H, W]
+    (inf: sky) is known and no ray can be cast through a cell centre; poses [N, 4, 4] ->
+    int16 [N, N, Hs, Ws].
+
+    An even stride puts the centre between four pixels. Where the 4x4 pixels around it lie on
+    one surface (inverse depth is affine on a plane: its second differences vanish along rows
+    and columns) the centre's depth is the mean of the four inverse depths, exact on planes;
+    so it is where that mean finds a match (a surface there that the supporter sees). Otherwise
+    the centre is at a depth edge: its depth comes from the surface it is judged to be on
+    (``_two_surface``)."""
+    if stride % 2:  # the centre is a pixel
+        c = (stride - 1) // 2
+        n, h, w = depth.shape
+        centre = depth[:, c:h // stride * stride:stride, c:w // stride * stride:stride]
+        return cell_correspondences(centre.reshape(len(depth), -1), depth, K, poses, stride)
+    inv, uv, o = _centre_window(depth, stride)
+    bend = np.zeros(inv.shape[:2])
+    if inv.shape[-1] > 2:
+        bend = np.maximum(np.abs(np.diff(inv, 2, axis=-1)).max((-1, -2)),
+                          np.abs(np.diff(inv, 2, axis=-2)).max((-1, -2)))
+    planar = bend <= 0.01 * inv.max((-1, -2)) + 1e-9                      # [N, Hs*Ws]
+    quad = inv[..., o:o + 2, o:o + 2].reshape(*inv.shape[:2], 4)
+    mean = cell_correspondences(_depth(quad.mean(-1)), depth, K, poses, stride)
+    n, _, hs, ws = mean.shape
+    edge = ~planar.reshape(n, 1, hs, ws) & (mean == hs * ws)
+    if not edge.any():
+        return mean
+    inner = np.zeros(inv.shape[-2:], bool)
+    inner[o:o + 2, o:o + 2] = True
+    flat = inv.reshape(*inv.shape[:2], -1)
+    surface = cell_correspondences(_depth(_two_surface(flat, uv, inner.ravel())), depth, K,
+                                   poses, stride)
+    return np.where(edge, surface, mean).astype(np.int16)
+
+
 def reproject(uv_t: np.ndarray, depth_uv: np.ndarray, K: np.ndarray, pose_t: np.ndarray,
               pose_s: np.ndarray, depth_s: np.ndarray, rel_tol: float = 0.03,
               abs_tol: float = 0.05) -> tuple[np.ndarray, np.ndarray]:

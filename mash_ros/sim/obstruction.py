@@ -115,12 +115,27 @@ def _shape(kind: str, rng: np.random.Generator, R: np.ndarray, scale: float,
     return mb.build()
 
 
+def _sample_depth(depth: np.ndarray, K: np.ndarray, Kl: np.ndarray, lh: int, lw: int
+                  ) -> np.ndarray:
+    """Planar depth [lh*lw] of the low-resolution camera ``Kl`` read from the full-resolution
+    view's depth [H, W] (intrinsics ``K``) at the nearest pixel: the same rays, the same depth."""
+    v, u = np.mgrid[0:lh, 0:lw]
+    x = (u.ravel() - Kl[0, 2]) / Kl[0, 0]
+    y = (v.ravel() - Kl[1, 2]) / Kl[1, 1]
+    uf = np.clip(np.rint(x * K[0, 0] + K[0, 2]), 0, depth.shape[1] - 1).astype(np.int64)
+    vf = np.clip(np.rint(y * K[1, 1] + K[1, 2]), 0, depth.shape[0] - 1).astype(np.int64)
+    return depth[vf, uf].astype(np.float32)
+
+
 def place_obstruction(rng: np.random.Generator, pose_t: np.ndarray, K: np.ndarray,
-                      height: int, width: int, scene_layers: list[Layer],
+                      height: int, width: int, scene: list[Layer] | np.ndarray,
                       other_centres: np.ndarray, coverage: tuple[float, float] = (0.10, 0.35),
                       kind: str | None = None) -> Obstruction:
     """Random obstruction in front of the target camera covering about ``coverage`` of its view,
-    clear of the city geometry and at least ~1 m from every other drone's camera."""
+    clear of the scene and at least ~1 m from every other drone's camera.
+
+    ``scene``: the scene's geometry (ray-cast layers), or, for a recorded scene, the target
+    view's planar depth [H, W] (m, inf = sky)."""
     kind = kind or KINDS[rng.integers(len(KINDS))]
     # low-resolution view of the target for coverage estimates
     lh, lw = max(height // 4, 16), max(width // 4, 16)
@@ -129,7 +144,10 @@ def place_obstruction(rng: np.random.Generator, pose_t: np.ndarray, K: np.ndarra
     Kl[1] *= lh / height
     Kl[0, 2], Kl[1, 2] = (lw - 1) / 2, (lh - 1) / 2
     o, d = pixel_rays(Kl, pose_t, lh, lw)
-    scene_t = cast(scene_layers, o, d).t
+    if isinstance(scene, np.ndarray):
+        scene_t = _sample_depth(scene, K, Kl, lh, lw)
+    else:
+        scene_t = cast(scene, o, d).t
     best = None
     for attempt in range(12):
         want = rng.uniform(*coverage)

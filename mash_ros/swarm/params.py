@@ -28,6 +28,7 @@ class DroneParams:
     vehicle_name: str
     camera_name: str
     image_topic: str
+    resize_images: bool
     model_path: str
     preset: str
     fusion: str

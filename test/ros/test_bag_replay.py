@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import rclpy
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -90,21 +91,61 @@ def test_truncated_bag_is_refused_with_a_clear_error(split, tmp_path):
     assert "Traceback" not in err
 
 
-def test_unknown_camera_encoding_is_refused(split, tmp_path):
+def rewrite_scenes(split, tmp_path, change):
+    """The split's bag with ``change(image)`` applied to every Scene image; returns its path."""
     bag = export_bag(split, tmp_path / "bag", "mcap")
     ts = typestore()
-    with BagFile(bag) as src, BagWriter(tmp_path / "yuv") as writer:
+    with BagFile(bag) as src, BagWriter(tmp_path / "changed") as writer:
         for msg in src.messages():
             raw = msg.raw
             if msg.topic.endswith("/Scene"):
                 image = src.deserialize(msg)
-                image.encoding = "yuv422"
+                change(image)
                 raw = ts.serialize_cdr(image, msg.msgtype)
             writer.write(msg.topic, msg.msgtype, msg.log_ns, raw)
-    proc = replay(tmp_path / "yuv")
+    return tmp_path / "changed"
+
+
+def test_unknown_camera_encoding_is_refused(split, tmp_path):
+    def yuv(image):
+        image.encoding = "yuv422"
+
+    proc = replay(rewrite_scenes(split, tmp_path, yuv))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert "'yuv422' is not supported" in err and "/Scene" in err
+
+
+def test_four_channel_captures_are_replayed(split, tmp_path):
+    """AirSim's bgra8 Scene images go out as recorded and read back as the node reads them."""
+    from mash_ros import conversions
+    from mash_ros.sim.format import SimReader
+
+    def bgra(image):
+        bgr = image.data.reshape(image.height, image.width, 3)
+        alpha = np.full((image.height, image.width, 1), 255, np.uint8)
+        image.data = np.concatenate([bgr, alpha], -1).reshape(-1)
+        image.encoding, image.step = "bgra8", image.width * 4
+
+    bag = rewrite_scenes(split, tmp_path, bgra)
+    rclpy.init()
+    try:
+        node = rclpy.create_node("bgra_test")
+        got = []
+        node.create_subscription(Image, "/airsim_node/drone_1/front_center/Scene", got.append,
+                                 DEEP)
+        proc = replay(bag, "--no-lockstep", "--rate", "0", "--wait-subscribers",
+                      "--count", "1", "--topics", "drone_1/front_center/Scene$")
+        deadline = time.monotonic() + 60
+        while not got and time.monotonic() < deadline:
+            rclpy.spin_once(node, timeout_sec=0.05)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        rclpy.try_shutdown()
+    assert proc.returncode == 0, err
+    assert got[0].encoding == "bgra8"
+    first = SimReader(split).read(0, ["rgb"])["rgb"][1]
+    assert np.array_equal(conversions.image_to_array(got[0], "rgb8", first.shape[:2]), first)
 
 
 def test_loop_repeats_until_interrupted(split, tmp_path):

@@ -4,8 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mash_ros.airsim.classes import load_class_colors
+from mash_ros.core.classes import OBSTRUCTION
 from mash_ros.sim.bag import export_bag, topics
 from mash_ros.sim.format import SimReader
+from mash_ros.sim.frames import ned_to_enu, rotation, transform
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +35,8 @@ def test_bag_layout_and_content(bag, tiny_split, tiny_cfg):
     assert "/airsim_node/drone_0/front_center/Scene" in conns
     assert f"/airsim_node/drone_{n - 1}/front_center/DepthPlanar" in conns
     reader = SimReader(tiny_split)
-    per_snapshot = len(conns)
-    assert len(msgs) == per_snapshot * len(reader)
+    per_snapshot = len(conns) - 1  # /tf_static is written once
+    assert len(msgs) == per_snapshot * len(reader) + 1
     times = sorted({t for _, t, _, _ in msgs})
     assert len(times) == len(reader)
     assert np.allclose(np.diff(times), tiny_cfg.period * 1e9)
@@ -46,7 +49,8 @@ def test_bag_layout_and_content(bag, tiny_split, tiny_cfg):
     target = a["info"]["target"]
     assert at["/mash_gt/target"].data == target
     scene = at["/airsim_node/drone_1/front_center/Scene"]
-    assert scene.encoding == "bgr8" and scene.header.frame_id == "drone_1/front_center_optical"
+    # AirSim's image headers name the camera's optical frame without the vehicle
+    assert scene.encoding == "bgr8" and scene.header.frame_id == "front_center_optical"
     img = scene.data.reshape(scene.height, scene.width, 3)
     assert np.array_equal(img[..., ::-1], a["rgb"][1])
     gt = at["/mash_gt/labels"]
@@ -67,10 +71,31 @@ def test_bag_layout_and_content(bag, tiny_split, tiny_cfg):
     info = at["/airsim_node/drone_0/front_center/camera_info"]
     assert np.allclose(np.array(info.k).reshape(3, 3), reader.K)
     tf = at["/tf"]
-    assert [x.child_frame_id for x in tf.transforms] == [f"drone_{i}/front_center_optical"
-                                                          for i in range(n)]
-    q = tf.transforms[0].transform.rotation
-    assert abs(q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2 - 1) < 1e-9
+    assert [x.child_frame_id for x in tf.transforms] == [f"drone_{i}" for i in range(n)]
+    assert {x.header.frame_id for x in tf.transforms} == {"world_ned"}
+    static = [m for topic, _, _, m in msgs if topic == "/tf_static"]
+    assert len(static) == 1
+    mounts = {x.child_frame_id: x for x in static[0].transforms}
+    assert set(mounts) == {f"drone_{i}/front_center_optical" for i in range(n)}
+    for i in range(n):  # world_ned -> vehicle -> optical, in ENU, is the split's camera pose
+        chain = _matrix(tf.transforms[i]) @ _matrix(mounts[f"drone_{i}/front_center_optical"])
+        assert mounts[f"drone_{i}/front_center_optical"].header.frame_id == f"drone_{i}"
+        assert np.allclose(ned_to_enu(chain), a["poses"][i], atol=1e-9)
+    body = _matrix(tf.transforms[0])[:3, :3]   # FRD body: z (down) points down in NED
+    assert body[2, 2] > 0.5
+    seg = at[f"/airsim_node/drone_{target}/front_center/Segmentation"]
+    colors = load_class_colors()
+    labels, unknown = colors.labels(seg.data.reshape(seg.height, seg.width, 3)[..., ::-1])
+    assert not unknown
+    assert np.array_equal(labels, np.where(a["mask"][target], OBSTRUCTION, a["labels"][target]))
+    gt_depth = at[f"/mash_gt/drone_{target}/depth"]
+    assert np.array_equal(gt_depth.data.view(np.float32).reshape(gt_depth.height, -1),
+                          a["depth"][target].astype(np.float32))
+
+
+def _matrix(stamped) -> np.ndarray:
+    t, q = stamped.transform.translation, stamped.transform.rotation
+    return transform(rotation((q.x, q.y, q.z, q.w)), (t.x, t.y, t.z))
 
 
 def test_bag_sqlite3(tiny_split, tmp_path):
@@ -78,7 +103,7 @@ def test_bag_sqlite3(tiny_split, tmp_path):
 
     out = export_bag(tiny_split, tmp_path / "b", storage="sqlite3", limit=1)
     with Reader(out) as r:
-        assert r.message_count == len(topics(3))
+        assert r.message_count == len(topics(3))  # one snapshot and /tf_static
 
 
 def test_bag_images_deserialize_with_rclpy(bag):
