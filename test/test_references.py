@@ -172,3 +172,30 @@ def test_pixel_references_scores_every_reference():
     assert result["visibility"]["target_right_percent"] == 0.0
     table = "\n".join(_references_table(result))
     assert "| oracle_fill | " in table and table.count("\n|") == 7  # header, rule, 5 rows
+
+
+def test_answers_on_obstruction_use_matched_answers_on_obstructed_pixels_only():
+    from mash_ros.learning.references import answers_on_obstruction
+
+    own = one_hot(labels_of(1))
+    truth = labels_of(2)
+    grid = SIDE // PATCH
+    cells = one_hot(truth).view(C, grid, PATCH, grid, PATCH).permute(1, 3, 0, 2, 4)
+    right = cells.reshape(grid * grid, C, PATCH, PATCH)  # [Nt,C,P,P] the true patches
+    wrong = one_hot((truth + 1) % C).view(C, grid, PATCH, grid, PATCH).permute(1, 3, 0, 2, 4)
+    wrong = wrong.reshape(grid * grid, C, PATCH, PATCH)
+    patches = torch.stack([right, wrong])  # supporter 0 right, supporter 1 wrong
+    no_match = grid * grid
+    match = torch.zeros(2, grid, grid, dtype=torch.long)
+    confidence = torch.tensor([0.9, 0.1]).view(2, 1, 1).expand(2, grid, grid).clone()
+    mask = block_mask()
+    fused = answers_on_obstruction(own, patches, match, confidence, mask, no_match)
+    labels = fused.argmax(0)
+    assert torch.equal(labels[mask], truth[mask])  # the confident, right answer wins
+    assert torch.equal(fused[:, ~mask], own[:, ~mask])  # clear pixels stay the target's
+    match[0] = no_match  # the right supporter found nothing: only the wrong one is left
+    labels = answers_on_obstruction(own, patches, match, confidence, mask, no_match).argmax(0)
+    assert torch.equal(labels[mask], ((truth + 1) % C)[mask])
+    match[1] = no_match  # nobody answers: the target keeps its own
+    assert torch.equal(answers_on_obstruction(own, patches, match, confidence, mask, no_match),
+                       own)

@@ -14,6 +14,11 @@ separate what the matcher loses from what the exchange format (whole P x P cells
   (per-pixel flow, not through cells): the bound of any exchange of the supporters' own outputs.
 - ``oracle_fill_average``: the same, and clear pixels averaged with those supporters too (what
   collaboration could add where the target is not obstructed, e.g. at its own errors).
+- ``answers_on_obstruction`` (MASH only): the model's *own* answers (every cell a supporter
+  matched, confidence-weighted mean over the supporters) on exactly the obstructed pixels:
+  perfect selection with today's matching. Below ``target_alone``, the answers are too
+  misplaced to help anywhere, and selection cannot fix that; near ``true_subcell_fill``, the
+  matching is right and the selection is what loses.
 
 Everything is computed on one snapshot at a time (target first, as ``TargetFirstDataset`` gives
 it); supporter s of ``flow`` is agent s + 1 of ``probs``.
@@ -25,6 +30,7 @@ import torch.nn.functional as F
 
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.core.subcell import UNSEEN, true_positions, warp_subcell
+from mash_ros.core.warp import unpatchify
 from mash_ros.learning.matching import gt_warp, obstructed_cells
 
 BOUNDS = {
@@ -33,6 +39,8 @@ BOUNDS = {
     "true_subcell_fill": "sub-cell exchange with perfect matching (true cell-centre positions)",
     "oracle_fill": "any exchange of supporters' own outputs, obstructed pixels only",
     "oracle_fill_average": "the same, clear pixels also averaged with the supporters",
+    "answers_on_obstruction": "the model's own answers on exactly the obstructed pixels "
+                              "(perfect selection, its matching)",
 }
 
 
@@ -98,6 +106,24 @@ def true_subcell_fill(probs: torch.Tensor, flow: torch.Tensor, mask: torch.Tenso
     return torch.where(take[pixel_cell].unsqueeze(0), chosen, probs[0])
 
 
+def answers_on_obstruction(own: torch.Tensor, patches: torch.Tensor, match: torch.Tensor,
+                           confidence: torch.Tensor, mask: torch.Tensor, no_match: int
+                           ) -> torch.Tensor:
+    """own [C,H,W] the target's distribution, patches [S,Nt,C,P,P] what each supporter would
+    send for every target cell (``MASH.forward``'s ``supporter_patches``), match / confidence
+    [S,Ht,Wt], mask [H,W] the target's obstruction -> [C,H,W]: obstructed pixels the
+    confidence-weighted mean of the supporters that matched their cell, the rest the target's
+    own."""
+    ht, wt = match.shape[-2:]
+    dense = unpatchify(patches, ht, wt)  # [S,C,H,W]
+    patch = dense.shape[-1] // wt
+    weight = torch.where(match < no_match, confidence, torch.zeros_like(confidence))
+    weight = weight.repeat_interleave(patch, -2).repeat_interleave(patch, -1)  # [S,H,W]
+    total = weight.sum(0)
+    mean = (dense * weight.unsqueeze(1)).sum(0) / total.clamp_min(1e-12)
+    return torch.where((mask & (total > 0)).unsqueeze(0), mean, own)
+
+
 def visibility_stats(probs: torch.Tensor, flow: torch.Tensor, agent_masks: torch.Tensor,
                      mask: torch.Tensor, labels: torch.Tensor) -> dict:
     """Counts (ints) on the target's obstructed pixels: "obstructed"; "seen" by >= 1 counting
@@ -118,12 +144,13 @@ def pixel_references(model, dataset, cfg, limit: int = 0) -> dict:
     bounds), "visibility": percentages of obstructed pixels seen and, among the seen, of the
     supporters' mean / the target's own being right, "snapshots": n}."""
     model.eval()
-    scores = {name: SegmentationScore() for name in BOUNDS}
+    scores = {}
     tally = {"obstructed": 0, "seen": 0, "supporters_right": 0, "target_right": 0}
     count = len(dataset) if not limit else min(limit, len(dataset))
     for i in range(count):
         item = dataset[i]
-        probs = model(item["images"].unsqueeze(0), target=0)["agent_logits"][0].softmax(1)
+        out = model(item["images"].unsqueeze(0), target=0)
+        probs = out["agent_logits"][0].softmax(1)
         flow, mask, masks = item["flow"], item["mask"], item["agent_masks"]
         obstructed = obstructed_cells(mask, cfg.patch_size)
         fused = {
@@ -133,9 +160,13 @@ def pixel_references(model, dataset, cfg, limit: int = 0) -> dict:
             "oracle_fill": oracle_fill(probs, flow, masks, mask, average_clear=False),
             "oracle_fill_average": oracle_fill(probs, flow, masks, mask, average_clear=True),
         }
+        if "supporter_patches" in out:
+            fused["answers_on_obstruction"] = answers_on_obstruction(
+                probs[0], out["supporter_patches"][0], out["match"][0], out["confidence"][0],
+                mask, cfg.grid_height * cfg.grid_width)
         labels_np, mask_np = item["labels"].numpy(), mask.numpy()
         for name, dist in fused.items():
-            scores[name].update(dist.argmax(0).numpy(), labels_np, mask_np)
+            scores.setdefault(name, SegmentationScore()).update(dist.argmax(0).numpy(), labels_np, mask_np)
         for key, value in visibility_stats(probs, flow, masks, mask, item["labels"]).items():
             tally[key] += value
     result = {name: {**score.summary(), "bounds": BOUNDS[name]}
