@@ -22,8 +22,7 @@ from typing import Tuple
 
 import torch
 
-from mash_ros.core.consensus import (cell_centres, denormalise, homography_rows, normalise,
-                                     project)
+from mash_ros.core.consensus import cell_centres, denormalise, homography_rows, normalise, project
 
 
 def local_homography_positions(appearance: torch.Tensor, weight: torch.Tensor, h: torch.Tensor,

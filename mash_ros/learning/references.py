@@ -166,7 +166,8 @@ def pixel_references(model, dataset, cfg, limit: int = 0) -> dict:
                 mask, cfg.grid_height * cfg.grid_width)
         labels_np, mask_np = item["labels"].numpy(), mask.numpy()
         for name, dist in fused.items():
-            scores.setdefault(name, SegmentationScore()).update(dist.argmax(0).numpy(), labels_np, mask_np)
+            score = scores.setdefault(name, SegmentationScore())
+            score.update(dist.argmax(0).numpy(), labels_np, mask_np)
         for key, value in visibility_stats(probs, flow, masks, mask, item["labels"]).items():
             tally[key] += value
     result = {name: {**score.summary(), "bounds": BOUNDS[name]}

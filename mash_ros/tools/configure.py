@@ -77,8 +77,9 @@ def main(args=None) -> int:
     except (ValueError, ModelFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    changed = card["inference_settings"][-1]["changed"]
     print(f"wrote {pathlib.Path(out)} (sha256 {card['sha256'][:12]}…): "
-          + ", ".join(f"{k}={v['to']}" for k, v in card["inference_settings"][-1]["changed"].items()))
+          + ", ".join(f"{k}={v['to']}" for k, v in changed.items()))
     return 0
 
 
