@@ -1,7 +1,8 @@
 """ROS-free swarm bookkeeping: stamped states, pending frames, liveness, drops, bytes."""
 from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
+from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
-from mash_ros.swarm.peers import DropCounter, PeerTracker
+from mash_ros.swarm.peers import PeerTracker
 
 
 def test_stamped_buffer_matches_within_tolerance_and_evicts_oldest():
@@ -46,13 +47,20 @@ def test_peer_tracker_timeout_and_rejoin():
     assert peers.heard("zz", 3.0) is False and not peers.known("zz")
 
 
-def test_drop_counter_logs_once_per_peer_and_kind():
-    drops = DropCounter()
-    assert drops.drop("b", "oversized: 5 bytes") is True
-    assert drops.drop("b", "oversized: 9 bytes") is False
-    assert drops.drop("b", "late: no state") is True
-    assert drops.total == 3 and drops.by_peer() == {"b": 3}
-    assert drops.by_kind() == {"oversized": 2, "late": 1}
+def test_drop_log_once_per_peer_and_kind_with_periodic_summary():
+    drops = DropLog()
+    assert drops.drop("b", "oversized") is True
+    assert drops.drop("b", "oversized") is False
+    assert drops.drop("b", "late") is True
+    assert drops.drop("c", "late") is True  # another peer: logged again
+    assert drops.total == 4 and drops.by_peer() == {"b": 3, "c": 1}
+    assert drops.by_kind() == {"oversized": 2, "late": 2}
+    assert drops.by_peer_and_kind() == {"b": {"late": 1, "oversized": 2}, "c": {"late": 1}}
+    assert drops.summary_line(10.0) == ("dropped 4 in 10 s (b: 2 oversized, 1 late; c: 1 late); "
+                                        "4 since start")
+    assert drops.summary_line(10.0) is None  # nothing new since the last summary
+    drops.drop("c", "late")
+    assert drops.summary_line(5.0) == "dropped 1 in 5 s (c: 1 late); 5 since start"
 
 
 def test_bandwidth_meter_per_frame_and_window():

@@ -16,6 +16,12 @@ Topics (relative names resolve under the drone's namespace, e.g. /drone_0/…):
   out  mash/confidence              sensor_msgs/Image mono8   (publish_visualisation)
   out  mash/bandwidth               mash_msgs/BandwidthReport every bandwidth_period_s
   in   /<peer>/mash/bandwidth       (heartbeat: a supporter that is nobody's target is heard)
+
+No message can stop the node: every subscription takes raw bytes (a typed subscription would
+deserialize inside the executor, where a malformed message raises out of spin), checks the
+size, deserializes and validates inside its callback, and every callback runs under a guard
+that turns anything unexpected into a counted drop. Drops are logged once per (peer, kind)
+and summarised in one line every ``drop_summary_period_s``.
 """
 from __future__ import annotations
 
@@ -44,15 +50,19 @@ from mash_ros.core.paths import package_file
 from mash_ros.nodes import qos
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
+from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
 from mash_ros.swarm.params import from_mapping, load_defaults
-from mash_ros.swarm.peers import DropCounter, PeerTracker
+from mash_ros.swarm.peers import PeerTracker
 
 _PARAM_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
                 float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
                 list: ParameterType.PARAMETER_STRING_ARRAY}
 _COLORS = np.array(PALETTE, dtype=np.uint8)
 TICK_S = 0.01  # how often deadlines and peer liveness are checked
+# Largest camera message accepted, as a multiple of the model's H x W x 3 bytes: room for row
+# padding and the header, while a multi-MB image is refused before it is deserialized.
+IMAGE_SIZE_SLACK = 2
 
 
 def stamp_ns(header: Header) -> int:
@@ -62,14 +72,17 @@ def stamp_ns(header: Header) -> int:
 class DroneNode(Node):
     """One drone of the MASH swarm: target, supporter, or both."""
 
-    def __init__(self):
-        super().__init__("mash")
+    def __init__(self, **node_options):
+        """``node_options`` go to rclpy's Node (tests: namespace, parameter_overrides)."""
+        super().__init__("mash", **node_options)
         self.agent = self.get_namespace().strip("/").split("/")[-1] or "drone_0"
         self.params = self._declare_parameters()
         torch.set_num_threads(self.params.torch_threads)
         self.mash = self._load_model()
         self.meter = BandwidthMeter()
-        self.drops = DropCounter()
+        self.drops = DropLog()
+        height, width = self.mash.image_size
+        self.max_image_bytes = IMAGE_SIZE_SLACK * height * width * 3 + 4096
         self.states = StampedBuffer(self.params.state_buffer_size,
                                     int(self.params.stamp_tolerance_s * 1e9))
         self.pending = PendingFrames()
@@ -82,19 +95,22 @@ class DroneNode(Node):
         self.stats = {"frames": 0, "fused": 0, "fused_by_deadline": 0, "answers_sent": 0,
                       "cells_sent": 0, "answers_used": 0, "latency_s": []}
 
-        self.create_subscription(Image, self.params.camera_topic(self.agent), self.on_image,
-                                 qos.SENSOR)
+        camera = self.params.camera_topic(self.agent)
+        self.create_subscription(Image, camera, self.guarded("camera", self.on_image),
+                                 qos.SENSOR, raw=True)
         self.answer_pubs = {p: self.create_publisher(SegPatches, f"/{p}/mash/patches",
                                                      qos.EXCHANGE) for p in self.peers}
         for peer in self.peers:
             self.create_subscription(QueryMap, f"/{peer}/mash/query",
-                                     lambda raw, p=peer: self.on_query(p, raw), qos.EXCHANGE,
+                                     self.guarded(peer, self.on_query, peer), qos.EXCHANGE,
                                      raw=True)
             self.create_subscription(BandwidthReport, f"/{peer}/mash/bandwidth",
-                                     lambda msg, p=peer: self.hear(p), qos.OUTPUT)
+                                     self.guarded(peer, self.on_heartbeat, peer), qos.OUTPUT,
+                                     raw=True)
         if self.is_target:
             self.query_pub = self.create_publisher(QueryMap, "mash/query", qos.EXCHANGE)
-            self.create_subscription(SegPatches, "mash/patches", self.on_patches, qos.EXCHANGE,
+            self.create_subscription(SegPatches, "mash/patches",
+                                     self.guarded("unknown", self.on_patches), qos.EXCHANGE,
                                      raw=True)
             self.seg_pub = self.create_publisher(Image, "mash/segmentation", qos.OUTPUT)
             self.color_pub = self.create_publisher(Image, "mash/segmentation_color", qos.OUTPUT)
@@ -102,8 +118,10 @@ class DroneNode(Node):
             if self.params.publish_visualisation:
                 self.conf_pub = self.create_publisher(Image, "mash/confidence", qos.OUTPUT)
         self.bandwidth_pub = self.create_publisher(BandwidthReport, "mash/bandwidth", qos.OUTPUT)
-        self.create_timer(TICK_S, self.on_tick)
-        self.create_timer(self.params.bandwidth_period_s, self.publish_bandwidth)
+        self.create_timer(TICK_S, self.guarded(self.agent, self.on_tick))
+        self.create_timer(self.params.bandwidth_period_s,
+                          self.guarded(self.agent, self.publish_bandwidth))
+        self.create_timer(self.params.drop_summary_period_s, self.log_drop_summary)
         self.get_logger().info(
             f"{self.agent}: {'target + ' if self.is_target else ''}supporter of "
             f"{len(self.peers)} peers, camera {self.params.camera_topic(self.agent)}, "
@@ -138,41 +156,73 @@ class DroneNode(Node):
 
     # --- helpers ----------------------------------------------------------------------------
     def publish(self, publisher, topic: str, msg) -> None:
-        self.meter.record(topic, SENT, len(serialize_message(msg)))
+        """Serialize once: the bytes counted are the bytes published."""
+        data = serialize_message(msg)
+        self.meter.record(topic, SENT, len(data))
         try:
-            publisher.publish(msg)
-        except Exception as err:  # RCLError "cannot publish data" under load: count, go on
-            self.drop(self.agent, f"publish failed on {topic}: {err}")
+            publisher.publish(data)
+        except Exception as err:  # noqa: BLE001 - RCLError "cannot publish data" under load
+            self.drop(self.agent, "publish failed", f"on {topic}: {err}")
 
-    def drop(self, peer: str, reason: str) -> None:
-        if self.drops.drop(peer, reason):
-            self.get_logger().warning(f"dropping from {peer}: {reason} (logged once per peer "
-                                      f"and kind; see the counters in the summary)")
+    def drop(self, peer: str, kind: str, detail: str = "") -> None:
+        """Count a dropped message; log the first of each (peer, kind) with its detail."""
+        if self.drops.drop(peer, kind):
+            self.get_logger().warning(
+                f"dropping from {peer}: {kind}{f' ({detail})' if detail else ''}; further "
+                f"drops of this kind from {peer} are only counted (a summary line every "
+                f"{self.params.drop_summary_period_s:g} s, totals in the JSON summary)")
+
+    def log_drop_summary(self) -> None:
+        line = self.drops.summary_line(self.params.drop_summary_period_s)
+        if line:
+            self.get_logger().info(line)
+
+    def guarded(self, peer: str, handler, *args):
+        """``handler`` as a callback that cannot raise: a WireFormatError is a drop of its
+        kind, anything else a drop of kind ``internal: <exception type>`` whose first
+        occurrence is logged with its traceback (a bug of ours, or a case no check covers)."""
+        def callback(*more):
+            try:
+                handler(*args, *more)
+            except WireFormatError as err:
+                self.drop(peer, err.kind, str(err))
+            except Exception as err:  # noqa: BLE001 - the point: nothing escapes into spin
+                kind = f"internal: {type(err).__name__}"
+                if self.drops.counts[(peer, kind)] == 0:
+                    self.get_logger().error(f"{handler.__name__} failed on a message from "
+                                            f"{peer}:\n{traceback.format_exc()}")
+                self.drop(peer, kind, str(err))
+        return callback
 
     def hear(self, peer: str) -> None:
         if self.liveness.heard(peer, time.monotonic()):
             self.get_logger().info(f"peer {peer} is back")
 
-    def decode_raw(self, raw: bytes, kind, topic: str, peer: str):
+    def decode_raw(self, raw: bytes, kind, topic: str, peer: str, limit: int | None = None):
         """Size-check, count and deserialize a raw message; None if dropped."""
         self.meter.record(topic, RECEIVED, len(raw))
-        if len(raw) > self.params.max_message_bytes:
-            self.drop(peer, f"oversized: {len(raw)} bytes on {topic}")
+        limit = self.params.max_message_bytes if limit is None else limit
+        if len(raw) > limit:
+            self.drop(peer, f"{kind.__name__}: oversized",
+                      f"{len(raw)} > {limit} bytes on {topic}")
             return None
         try:
             return deserialize_message(raw, kind)
-        except Exception as err:
-            self.drop(peer, f"undecodable: {kind.__name__} on {topic} ({err})")
+        except Exception as err:  # noqa: BLE001 - rclpy raises several types for bad CDR
+            self.drop(peer, f"{kind.__name__}: undecodable", f"on {topic}: {err}")
             return None
 
     # --- callbacks --------------------------------------------------------------------------
-    def on_image(self, msg: Image) -> None:
+    def on_image(self, raw: bytes) -> None:
         received = time.monotonic()
+        msg = self.decode_raw(raw, Image, "camera", "camera", self.max_image_bytes)
+        if msg is None:
+            return
         try:
             rgb = conversions.image_to_array(msg, "rgb8", self.mash.image_size)
             state = self.mash.encode(rgb)
         except WireFormatError as err:
-            self.drop("camera", f"bad image: {err}")
+            self.drop("camera", f"Image: {err.kind}", str(err))
             return
         stamp = stamp_ns(msg.header)
         self.states.put(stamp, state)
@@ -200,10 +250,10 @@ class DroneNode(Node):
             return
         try:
             if msg.target_id != peer:
-                raise WireFormatError(f"mismatched: target_id {msg.target_id!r} on {topic}")
+                raise WireFormatError(f"target_id {msg.target_id!r} on {topic}", "sender")
             query = conversions.msg_to_query(msg)
         except WireFormatError as err:
-            self.drop(peer, str(err))
+            self.drop(peer, f"QueryMap: {err.kind}", str(err))
             return
         self.hear(peer)
         self.held_queries.append((time.monotonic() + self.params.deadline_s, peer, msg, query))
@@ -218,12 +268,12 @@ class DroneNode(Node):
                 if expires > now:
                     still_held.append((expires, peer, msg, query))
                 else:
-                    self.drop(peer, "late: no own image within stamp tolerance of the query")
+                    self.drop(peer, "late", "no own image within stamp tolerance of the query")
                 continue
             try:
                 answer = self.mash.answer(query, state)
             except WireFormatError as err:
-                self.drop(peer, f"mismatched: {err}")
+                self.drop(peer, f"QueryMap: {err.kind}", str(err))
                 continue
             reply = conversions.patches_to_msg(answer, msg.header, self.agent, peer,
                                                msg.sequence, self.params.patch_encoding)
@@ -239,11 +289,12 @@ class DroneNode(Node):
         peer = msg.source_id
         try:
             if not self.liveness.known(peer) or msg.target_id != self.agent:
-                raise WireFormatError(f"mismatched: from {peer!r} to {msg.target_id!r}")
+                raise WireFormatError(f"from {peer!r} to {msg.target_id!r}", "sender")
             answer = conversions.msg_to_patches(msg)
             self.mash.check_answer(answer)
         except WireFormatError as err:
-            self.drop(peer if self.liveness.known(peer) else "unknown", str(err))
+            self.drop(peer if self.liveness.known(peer) else "unknown",
+                      f"SegPatches: {err.kind}", str(err))
             return
         self.hear(peer)
         frame = self.pending.answer(msg.sequence, peer, answer)
@@ -264,11 +315,28 @@ class DroneNode(Node):
         if self.held_queries:
             self.serve_held_queries()
 
+    def on_heartbeat(self, peer: str, raw: bytes) -> None:
+        msg = self.decode_raw(raw, BandwidthReport, f"/{peer}/mash/bandwidth", peer)
+        if msg is None:
+            return
+        if msg.agent_id != peer:
+            self.drop(peer, "BandwidthReport: sender", f"agent_id {msg.agent_id!r}")
+            return
+        self.hear(peer)
+
     def finish(self, frame: PendingFrame, by_deadline: bool) -> None:
-        """Fuse what arrived for a frame and publish the result."""
+        """Fuse what arrived for a frame and publish the result.
+
+        Answers passed every check before they were filed; should fusing them still fail, the
+        frame is published from the target's own state: peers can only add, never block.
+        """
         state, header = frame.state["state"], frame.state["header"]
         answers = list(frame.answers.values())
-        fused = self.mash.fuse(state, answers)
+        try:
+            fused = self.mash.fuse(state, answers)
+        except Exception as err:  # noqa: BLE001
+            self.drop(self.agent, f"internal: fusion {type(err).__name__}", str(err))
+            answers, fused = [], self.mash.fuse(state, [])
         labels = fused.argmax(axis=0).astype(np.uint8)
         single = self.mash.single_agent(state).argmax(axis=0).astype(np.uint8)
         self.publish(self.seg_pub, "mash/segmentation",
@@ -308,6 +376,7 @@ class DroneNode(Node):
                 "latency_s": stats,
                 "dropped": self.drops.total, "dropped_by_peer": self.drops.by_peer(),
                 "dropped_by_kind": self.drops.by_kind(),
+                "dropped_by_peer_and_kind": self.drops.by_peer_and_kind(),
                 "bandwidth": self.meter.summary()}
 
     def write_summary(self) -> None:

@@ -46,7 +46,7 @@ class MashAgent:
         """rgb uint8 [H, W, 3] at the model's input size -> this agent's state."""
         if rgb.shape[:2] != self.image_size:
             raise WireFormatError(f"image is {rgb.shape[0]}x{rgb.shape[1]}, the model expects "
-                                  f"{self.image_size[0]}x{self.image_size[1]}")
+                                  f"{self.image_size[0]}x{self.image_size[1]}", "size")
         return self.model.encode(preprocess(rgb))
 
     @staticmethod
@@ -59,7 +59,8 @@ class MashAgent:
         """A peer's decoded query [Q, Hs, Ws] + own state -> the patches to send back."""
         expected = (self.cfg.query_dim, *self.grid)
         if query.shape != expected:
-            raise WireFormatError(f"query shape {query.shape} does not fit this model {expected}")
+            raise WireFormatError(f"query shape {query.shape} does not fit this model {expected}",
+                                  "shape")
         response = self.model.respond(torch.from_numpy(np.ascontiguousarray(query)), state)
         return PatchSet(response.cell_ids.numpy(), response.source_cells.numpy(),
                         response.confidence.numpy().astype(np.float32),
@@ -72,7 +73,8 @@ class MashAgent:
                 or patch != self.cfg.patch_size:
             raise WireFormatError(f"answer for grid {patch_set.grid}, {classes} classes, patch "
                                   f"{patch} does not fit grid {self.grid}, "
-                                  f"{self.cfg.num_classes} classes, patch {self.cfg.patch_size}")
+                                  f"{self.cfg.num_classes} classes, patch {self.cfg.patch_size}",
+                                  "shape")
 
     @torch.inference_mode()
     def fuse(self, state: AgentState, answers: list[PatchSet]) -> np.ndarray:
