@@ -1,4 +1,7 @@
 """ROS-free swarm bookkeeping: stamped states, pending frames, liveness, drops, bytes."""
+import pytest
+
+from mash_ros.core.codecs import WireFormatError
 from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
 from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
@@ -23,10 +26,18 @@ def test_pending_frames_complete_on_last_answer_or_deadline():
     frames = PendingFrames()
     frames.open(frame(1, {"b", "c"}))
     frames.open(frame(2, {"b"}, deadline=1.0))
-    assert frames.answer(1, "b", "x") is None
-    done = frames.answer(1, "c", "y")
-    assert done.sequence == 1 and set(done.answers) == {"b", "c"}
-    assert frames.answer(1, "c", "late") is None  # already fused
+    assert frames.answer(1, 1, "b", "x") is None
+    with pytest.raises(WireFormatError) as err:
+        frames.answer(1, 1, "b", "again")
+    assert err.value.kind == "duplicate answer"
+    with pytest.raises(WireFormatError) as err:
+        frames.answer(1, 7, "c", "wrong stamp")
+    assert err.value.kind == "stamp"
+    done = frames.answer(1, 1, "c", "y")
+    assert done.sequence == 1 and done.answers == {"b": "x", "c": "y"}
+    with pytest.raises(WireFormatError) as err:
+        frames.answer(1, 1, "c", "late")  # already fused
+    assert err.value.kind == "late answer"
     assert frames.due(0.5) == [] and [f.sequence for f in frames.due(1.0)] == [2]
     assert len(frames) == 0
 
@@ -34,7 +45,7 @@ def test_pending_frames_complete_on_last_answer_or_deadline():
 def test_forgetting_a_silent_peer_releases_frames():
     frames = PendingFrames()
     frames.open(frame(1, {"b", "c"}))
-    frames.answer(1, "b", "x")
+    frames.answer(1, 1, "b", "x")
     assert [f.sequence for f in frames.forget_peer("c")] == [1]
 
 

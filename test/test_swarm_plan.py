@@ -107,3 +107,20 @@ def test_launch_file_builds_its_nodes_from_the_plan(monkeypatch):
                for n in nodes)
     params_file, overrides = nodes[0].kwargs["parameters"]
     assert params_file.endswith("swarm.yaml") and overrides["targets"] == ["drone_1"]
+
+
+def test_authentication_is_on_by_default_with_a_key_made_on_start(tmp_path, monkeypatch):
+    from mash_ros.swarm.keyfile import load_key
+    from mash_ros.swarm.plan import prepare_keys
+
+    monkeypatch.setenv("ROS_HOME", str(tmp_path / "ros_home"))
+    plan = build_plan({"num_agents": "2"})
+    key_file = tmp_path / "ros_home" / "mash_swarm.key"
+    assert {spec.parameters["swarm_key_file"] for spec in plan} == {str(key_file)}
+    prepare_keys(plan)
+    key = load_key(key_file)
+    prepare_keys(plan)  # an existing key is kept: drones restarted later still verify
+    assert load_key(key_file) == key
+    assert build_plan({"swarm_key_file": "none"})[0].parameters["swarm_key_file"] == ""
+    mine = str(tmp_path / "mine.key")
+    assert build_plan({"swarm_key_file": mine})[0].parameters["swarm_key_file"] == mine

@@ -49,11 +49,14 @@ from mash_ros.core.codecs import WireFormatError
 from mash_ros.core.paths import package_file
 from mash_ros.nodes import qos
 from mash_ros.swarm.agent import MashAgent
+from mash_ros.swarm.auth import Authenticator, AuthError
 from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
 from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
+from mash_ros.swarm.keyfile import KeyFileError, load_key
 from mash_ros.swarm.params import from_mapping, load_defaults
 from mash_ros.swarm.peers import PeerTracker
+from mash_ros.swarm.replay import REPLAY, ReplayWindow
 
 _PARAM_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
                 float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
@@ -86,6 +89,9 @@ class DroneNode(Node):
         self.states = StampedBuffer(self.params.state_buffer_size,
                                     int(self.params.stamp_tolerance_s * 1e9))
         self.pending = PendingFrames()
+        self.auth = self._load_authenticator()
+        self.replays = ReplayWindow(int(self.params.replay_window_s * 1e9))
+        self.last_heartbeat: dict[str, int] = {}
         self.held_queries: list[tuple[float, str, QueryMap, np.ndarray]] = []
         self.peers = self.params.peers(self.agent)
         self.liveness = PeerTracker(self.peers, self.params.peer_timeout_s, time.monotonic())
@@ -154,9 +160,27 @@ class DroneNode(Node):
         except (ModelFileError, FileNotFoundError, ValueError) as err:
             raise SystemExit(f"{self.agent}: cannot load the model: {err}")
 
+    def _load_authenticator(self) -> Authenticator | None:
+        """The swarm key's authenticator; None (and a warning) when no key file is set."""
+        path = self.params.swarm_key_file
+        if not path:
+            self.get_logger().warning(
+                f"{self.agent}: authentication OFF (no swarm_key_file): any host on this "
+                f"network can forge queries and answers in a peer's name")
+            return None
+        try:
+            key = load_key(path)
+        except KeyFileError as err:
+            raise SystemExit(f"{self.agent}: {err}")
+        self.get_logger().info(f"{self.agent}: queries, answers and heartbeats signed and "
+                               f"verified with HMAC-SHA256 (key file {path})")
+        return Authenticator(key)
+
     # --- helpers ----------------------------------------------------------------------------
     def publish(self, publisher, topic: str, msg) -> None:
-        """Serialize once: the bytes counted are the bytes published."""
+        """Sign (if authenticating) and serialize once: the bytes counted are those sent."""
+        if self.auth is not None and hasattr(msg, "mac"):
+            self.auth.sign(msg)
         data = serialize_message(msg)
         self.meter.record(topic, SENT, len(data))
         try:
@@ -197,6 +221,17 @@ class DroneNode(Node):
     def hear(self, peer: str) -> None:
         if self.liveness.heard(peer, time.monotonic()):
             self.get_logger().info(f"peer {peer} is back")
+
+    def authentic(self, msg, peer: str) -> bool:
+        """True if authentication is off or ``msg`` carries the swarm key's MAC; else a drop."""
+        if self.auth is None:
+            return True
+        try:
+            self.auth.verify(msg)
+        except AuthError as err:
+            self.drop(peer, err.kind, f"{type(msg).__name__}: {err}")
+            return False
+        return True
 
     def decode_raw(self, raw: bytes, kind, topic: str, peer: str, limit: int | None = None):
         """Size-check, count and deserialize a raw message; None if dropped."""
@@ -246,7 +281,12 @@ class DroneNode(Node):
     def on_query(self, peer: str, raw: bytes) -> None:
         topic = f"/{peer}/mash/query"
         msg = self.decode_raw(raw, QueryMap, topic, peer)
-        if msg is None:
+        if msg is None or not self.authentic(msg, peer):
+            return
+        replayed = self.replays.check(peer, stamp_ns(msg.header), msg.sequence,
+                                      self.states.newest_stamp())
+        if replayed:
+            self.drop(peer, replayed, f"QueryMap {msg.sequence} at {stamp_ns(msg.header)} ns")
             return
         try:
             if msg.target_id != peer:
@@ -286,18 +326,21 @@ class DroneNode(Node):
         msg = self.decode_raw(raw, SegPatches, "mash/patches", "unknown")
         if msg is None:
             return
-        peer = msg.source_id
+        # the claimed sender is only a name until the MAC is checked; an unknown name is
+        # counted under "unknown" so a forger cannot create one counter per invented name
+        peer = msg.source_id if self.liveness.known(msg.source_id) else "unknown"
+        if not self.authentic(msg, peer):
+            return
         try:
-            if not self.liveness.known(peer) or msg.target_id != self.agent:
-                raise WireFormatError(f"from {peer!r} to {msg.target_id!r}", "sender")
+            if peer == "unknown" or msg.target_id != self.agent:
+                raise WireFormatError(f"from {msg.source_id!r} to {msg.target_id!r}", "sender")
             answer = conversions.msg_to_patches(msg)
             self.mash.check_answer(answer)
+            frame = self.pending.answer(msg.sequence, stamp_ns(msg.header), peer, answer)
         except WireFormatError as err:
-            self.drop(peer if self.liveness.known(peer) else "unknown",
-                      f"SegPatches: {err.kind}", str(err))
+            self.drop(peer, f"SegPatches: {err.kind}", str(err))
             return
         self.hear(peer)
-        frame = self.pending.answer(msg.sequence, peer, answer)
         if frame is not None:
             self.finish(frame, by_deadline=False)
 
@@ -317,11 +360,18 @@ class DroneNode(Node):
 
     def on_heartbeat(self, peer: str, raw: bytes) -> None:
         msg = self.decode_raw(raw, BandwidthReport, f"/{peer}/mash/bandwidth", peer)
-        if msg is None:
+        if msg is None or not self.authentic(msg, peer):
             return
         if msg.agent_id != peer:
             self.drop(peer, "BandwidthReport: sender", f"agent_id {msg.agent_id!r}")
             return
+        # a heartbeat only proves liveness if it is newer than the last one (the sender's
+        # clock): a replayed old one must not keep a dead peer "live"
+        sent = stamp_ns(msg.header)
+        if sent <= self.last_heartbeat.get(peer, -1):
+            self.drop(peer, REPLAY, f"heartbeat stamped {sent} ns, not after the last one")
+            return
+        self.last_heartbeat[peer] = sent
         self.hear(peer)
 
     def finish(self, frame: PendingFrame, by_deadline: bool) -> None:

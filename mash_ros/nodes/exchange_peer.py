@@ -8,7 +8,6 @@ No network here: payloads are seeded random tensors shaped like the cpu preset's
 """
 from __future__ import annotations
 
-import array
 import hashlib
 import json
 import time
@@ -24,33 +23,16 @@ from std_msgs.msg import Header
 from mash_ros import conversions
 from mash_ros.core.codecs import WireFormatError
 from mash_ros.nodes import qos
+from mash_ros.swarm.auth import canonical_bytes
 
 RESEND_AFTER_S = 1.0  # a query unanswered this long is sent again (lost during discovery)
 
 
-def _field_values(msg):
-    """Yield every field value of a message, depth first, in declaration order."""
-    for name in msg.get_fields_and_field_types():
-        value = getattr(msg, name)
-        if hasattr(value, "get_fields_and_field_types"):
-            yield from _field_values(value)
-        elif isinstance(value, list) and value and hasattr(value[0], "get_fields_and_field_types"):
-            for item in value:
-                yield from _field_values(item)
-        else:
-            yield name, bytes(value) if isinstance(value, (bytes, array.array)) else repr(value)
-
-
 def digest(msg) -> str:
-    """sha256 over every field: equal digests ⇔ equal messages.
-
-    (Not over the CDR bytes: the serializer leaves alignment padding uninitialised.)
+    """sha256 over every field but ``mac`` (the bytes a MAC covers): equal digests ⇔ equal
+    messages. (Not over the CDR bytes: the serializer leaves alignment padding uninitialised.)
     """
-    hasher = hashlib.sha256()
-    for name, value in _field_values(msg):
-        hasher.update(name.encode())
-        hasher.update(value if isinstance(value, bytes) else value.encode())
-    return hasher.hexdigest()
+    return hashlib.sha256(canonical_bytes(msg)).hexdigest()
 
 
 def synthetic_query(sequence: int, channels=8, grid=16) -> np.ndarray:

@@ -40,6 +40,8 @@ class DroneParams:
     peer_timeout_s: float
     state_buffer_size: int
     max_message_bytes: int
+    swarm_key_file: str
+    replay_window_s: float
     bandwidth_period_s: float
     drop_summary_period_s: float
     summary_path: str
@@ -101,7 +103,8 @@ def from_mapping(values: dict) -> DroneParams:
         raise ValueError(f"query_encoding {params.query_encoding!r} not in {QUERY_ENCODINGS}")
     if params.patch_encoding not in PATCH_ENCODINGS:
         raise ValueError(f"patch_encoding {params.patch_encoding!r} not in {PATCH_ENCODINGS}")
-    for name in ("deadline_s", "peer_timeout_s", "bandwidth_period_s", "drop_summary_period_s"):
+    for name in ("deadline_s", "peer_timeout_s", "bandwidth_period_s", "drop_summary_period_s",
+                 "replay_window_s"):
         if getattr(params, name) <= 0:
             raise ValueError(f"{name} must be > 0")
     if params.state_buffer_size < 1 or params.max_message_bytes < 1 or params.torch_threads < 1:

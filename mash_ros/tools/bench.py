@@ -15,6 +15,7 @@ import sys
 import time
 
 AREAS = {
+    "auth": "mash_ros.tools.bench_auth",
     "core": "mash_ros.tools.bench_core",
     "sim": "mash_ros.tools.bench_sim",
     "swarm": "mash_ros.tools.bench_swarm",

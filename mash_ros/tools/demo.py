@@ -26,6 +26,7 @@ from pathlib import Path
 
 from mash_ros.bags.errors import BagError
 from mash_ros.core.paths import PACKAGE_ROOT
+from mash_ros.swarm.keyfile import generate_key_file
 from mash_ros.tools.ros_env import ros_child_env
 
 BANDWIDTH_PERIOD_S = 1.0  # the nodes' default: wait this long for their last report
@@ -90,7 +91,10 @@ def run_live(bag: Path, model: Path, workdir: Path, num_agents: int = 6,
     env = ros_child_env()
     python = sys.executable
     params = {"model_path": str(model), **(node_params or {})}
-    swarm_cmd = [python, "-m", "mash_ros.tools.swarm", "--num-agents", str(num_agents)]
+    # the drones sign and verify every query, answer and heartbeat with a key of this run
+    key = generate_key_file(workdir / "swarm.key", overwrite=True)
+    swarm_cmd = [python, "-m", "mash_ros.tools.swarm", "--num-agents", str(num_agents),
+                 "--swarm-key-file", str(key)]
     for name, value in params.items():
         swarm_cmd += ["-p", f"{name}:={value}"]
     record_cmd = [python, "-m", "mash_ros.tools.record", str(recording), "--num-agents",

@@ -16,7 +16,13 @@ import time
 
 import yaml
 
-from mash_ros.swarm.plan import LAUNCH_ARGUMENTS, NodeSpec, build_plan, ros_arguments
+from mash_ros.swarm.plan import (
+    LAUNCH_ARGUMENTS,
+    NodeSpec,
+    build_plan,
+    prepare_keys,
+    ros_arguments,
+)
 from mash_ros.tools.ros_env import ros_child_env
 
 
@@ -39,6 +45,7 @@ class SwarmProcesses:
 
     def start(self, agent: str | None = None) -> None:
         """Start every node (or just ``agent``'s, e.g. to restart it)."""
+        prepare_keys(self.plan)
         for spec in self.plan:
             if agent is None or spec.agent == agent:
                 proc = subprocess.Popen(self.command(spec), env=self.env, text=True,

@@ -41,12 +41,15 @@ class SwarmHarness(Node):
 
     def __init__(self, num_agents: int, workdir: pathlib.Path, parameters: dict | None = None,
                  targets: str = "all", env: dict | None = None,
-                 image_shape: tuple[int, int, int] = (128, 128, 3)):
+                 image_shape: tuple[int, int, int] = (128, 128, 3), swarm_key_file: str = ""):
+        """``swarm_key_file``: empty = a fresh key in ``workdir`` (authentication on, as in
+        the launch file); 'none' = off."""
         self.workdir = pathlib.Path(workdir)
         self.image_shape = image_shape
         self.warmup_frames = 0  # snapshots wait_ready sent, counted in the nodes' summaries
+        self.key_file = swarm_key_file or str(self.workdir / "swarm.key")
         self.plan = build_plan({"num_agents": str(num_agents), "targets": targets,
-                                "image_topic": FEED_TOPIC})
+                                "image_topic": FEED_TOPIC, "swarm_key_file": self.key_file})
         self.agents = [spec.agent for spec in self.plan]
         self.targets = [a for a in self.agents if targets == "all" or a in targets.split(",")]
         self.summaries = {a: self.workdir / f"summary_{a}.json" for a in self.agents}
