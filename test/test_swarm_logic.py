@@ -87,3 +87,19 @@ def test_bandwidth_meter_per_frame_and_window():
     assert meter.report(window_s=2.0)[0]["bytes_per_second"] == 0  # window restarted
     summary = meter.summary()
     assert summary["sent_bytes"] == 200 and summary["raw_image_bytes"] == 4000
+
+
+def test_intake_refuses_newcomers_to_a_full_queue_and_keeps_arrival_order():
+    from mash_ros.swarm.intake import Intake
+
+    intake = Intake(capacity=2)
+    assert intake.offer("flood", 1) and intake.offer("peer", "a") and intake.offer("flood", 2)
+    assert not intake.offer("flood", 3)  # refused: what was accepted stays
+    assert intake.offer("peer", "b")     # another sender's queue is not affected
+    assert intake.offer("camera", "i1", keep_latest=True)
+    assert intake.offer("camera", "i2", keep_latest=True)
+    assert intake.offer("camera", "i3", keep_latest=True)  # replaces the oldest image
+    assert len(intake) == 6
+    assert intake.take() == [("flood", 1), ("peer", "a"), ("flood", 2), ("peer", "b"),
+                             ("camera", "i2"), ("camera", "i3")]
+    assert intake.take() == [] and intake.offer("flood", 4)

@@ -22,11 +22,18 @@ deserialize inside the executor, where a malformed message raises out of spin), 
 size, deserializes and validates inside its callback, and every callback runs under a guard
 that turns anything unexpected into a counted drop. Drops are logged once per (peer, kind)
 and summarised in one line every ``drop_summary_period_s``.
+
+Two paths (``mash_ros.swarm.intake``): the subscriptions run in their own callback group on
+their own executor thread and only size-check, deserialize and authenticate; what passes is
+queued per (stream, sender) for the main group (timers, encode, answer, fuse), so a flood of
+oversized or forged messages never pushes valid ones out of the DDS queues. Everything both
+threads touch (drop counters, byte meter, the intake queue) is behind a lock.
 """
 from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 import traceback
 
@@ -35,7 +42,8 @@ import rclpy
 import torch
 from mash_msgs.msg import BandwidthReport, QueryMap, SegPatches, TopicBandwidth
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType
-from rclpy.executors import ExternalShutdownException
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.serialization import deserialize_message, serialize_message
@@ -53,6 +61,7 @@ from mash_ros.swarm.auth import Authenticator, AuthError
 from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
 from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
+from mash_ros.swarm.intake import Intake
 from mash_ros.swarm.keyfile import KeyFileError, load_key
 from mash_ros.swarm.params import from_mapping, load_defaults
 from mash_ros.swarm.peers import PeerTracker
@@ -66,6 +75,10 @@ TICK_S = 0.01  # how often deadlines and peer liveness are checked
 # Largest camera message accepted, as a multiple of the model's H x W x 3 bytes: room for row
 # padding and the header, while a multi-MB image is refused before it is deserialized.
 IMAGE_SIZE_SLACK = 2
+# Messages per (stream, sender) waiting for the main thread: a frame's worth of traffic many
+# times over; a sender with more queued is flooding, and its newcomers are refused.
+INTAKE_CAPACITY = 32
+CAMERA_QUEUE = 2  # images waiting to be encoded: newer ones replace the oldest (sensor data)
 
 
 def stamp_ns(header: Header) -> int:
@@ -84,6 +97,8 @@ class DroneNode(Node):
         self.mash = self._load_model()
         self.meter = BandwidthMeter()
         self.drops = DropLog()
+        self.lock = threading.Lock()  # drops and meter are counted from both threads
+        self.inbox = Intake(INTAKE_CAPACITY)
         height, width = self.mash.image_size
         self.max_image_bytes = IMAGE_SIZE_SLACK * height * width * 3 + 4096
         self.states = StampedBuffer(self.params.state_buffer_size,
@@ -101,23 +116,23 @@ class DroneNode(Node):
         self.stats = {"frames": 0, "fused": 0, "fused_by_deadline": 0, "answers_sent": 0,
                       "cells_sent": 0, "answers_used": 0, "latency_s": []}
 
-        camera = self.params.camera_topic(self.agent)
-        self.create_subscription(Image, camera, self.guarded("camera", self.on_image),
-                                 qos.SENSOR, raw=True)
+        self.inbox_ready = self.create_guard_condition(self.process_inbox)
+        intake = MutuallyExclusiveCallbackGroup()  # the network path, on its own thread
+
+        def subscribe(kind, topic, peer, profile):
+            self.create_subscription(kind, topic, self.guarded(peer, self.take_in, kind, topic,
+                                                               peer), profile, raw=True,
+                                     callback_group=intake)
+
+        subscribe(Image, self.params.camera_topic(self.agent), "camera", qos.SENSOR)
         self.answer_pubs = {p: self.create_publisher(SegPatches, f"/{p}/mash/patches",
                                                      qos.EXCHANGE) for p in self.peers}
         for peer in self.peers:
-            self.create_subscription(QueryMap, f"/{peer}/mash/query",
-                                     self.guarded(peer, self.on_query, peer), qos.EXCHANGE,
-                                     raw=True)
-            self.create_subscription(BandwidthReport, f"/{peer}/mash/bandwidth",
-                                     self.guarded(peer, self.on_heartbeat, peer), qos.OUTPUT,
-                                     raw=True)
+            subscribe(QueryMap, f"/{peer}/mash/query", peer, qos.EXCHANGE)
+            subscribe(BandwidthReport, f"/{peer}/mash/bandwidth", peer, qos.OUTPUT)
         if self.is_target:
             self.query_pub = self.create_publisher(QueryMap, "mash/query", qos.EXCHANGE)
-            self.create_subscription(SegPatches, "mash/patches",
-                                     self.guarded("unknown", self.on_patches), qos.EXCHANGE,
-                                     raw=True)
+            subscribe(SegPatches, "mash/patches", "unknown", qos.EXCHANGE)
             self.seg_pub = self.create_publisher(Image, "mash/segmentation", qos.OUTPUT)
             self.color_pub = self.create_publisher(Image, "mash/segmentation_color", qos.OUTPUT)
             self.single_pub = self.create_publisher(Image, "mash/segmentation_single", qos.OUTPUT)
@@ -182,7 +197,8 @@ class DroneNode(Node):
         if self.auth is not None and hasattr(msg, "mac"):
             self.auth.sign(msg)
         data = serialize_message(msg)
-        self.meter.record(topic, SENT, len(data))
+        with self.lock:
+            self.meter.record(topic, SENT, len(data))
         try:
             publisher.publish(data)
         except Exception as err:  # noqa: BLE001 - RCLError "cannot publish data" under load
@@ -190,14 +206,17 @@ class DroneNode(Node):
 
     def drop(self, peer: str, kind: str, detail: str = "") -> None:
         """Count a dropped message; log the first of each (peer, kind) with its detail."""
-        if self.drops.drop(peer, kind):
+        with self.lock:
+            first = self.drops.drop(peer, kind)
+        if first:
             self.get_logger().warning(
                 f"dropping from {peer}: {kind}{f' ({detail})' if detail else ''}; further "
                 f"drops of this kind from {peer} are only counted (a summary line every "
                 f"{self.params.drop_summary_period_s:g} s, totals in the JSON summary)")
 
     def log_drop_summary(self) -> None:
-        line = self.drops.summary_line(self.params.drop_summary_period_s)
+        with self.lock:
+            line = self.drops.summary_line(self.params.drop_summary_period_s)
         if line:
             self.get_logger().info(line)
 
@@ -235,7 +254,8 @@ class DroneNode(Node):
 
     def decode_raw(self, raw: bytes, kind, topic: str, peer: str, limit: int | None = None):
         """Size-check, count and deserialize a raw message; None if dropped."""
-        self.meter.record(topic, RECEIVED, len(raw))
+        with self.lock:
+            self.meter.record(topic, RECEIVED, len(raw))
         limit = self.params.max_message_bytes if limit is None else limit
         if len(raw) > limit:
             self.drop(peer, f"{kind.__name__}: oversized",
@@ -248,11 +268,35 @@ class DroneNode(Node):
             return None
 
     # --- callbacks --------------------------------------------------------------------------
-    def on_image(self, raw: bytes) -> None:
+    # --- intake thread: cheap checks that need no node state ----------------------------------
+    def take_in(self, kind, topic: str, peer: str, raw: bytes) -> None:
+        """Size check, deserialize, authenticate; queue what passes for the main thread."""
         received = time.monotonic()
-        msg = self.decode_raw(raw, Image, "camera", "camera", self.max_image_bytes)
+        limit = self.max_image_bytes if kind is Image else None
+        msg = self.decode_raw(raw, kind, "camera" if kind is Image else topic, peer, limit)
         if msg is None:
             return
+        if kind is SegPatches:
+            # the claimed sender is only a name until the MAC is checked; an unknown name is
+            # counted under "unknown" so a forger cannot create one counter per invented name
+            peer = msg.source_id if self.liveness.known(msg.source_id) else "unknown"
+        if kind is not Image and not self.authentic(msg, peer):
+            return
+        if self.inbox.offer((kind.__name__, peer), (received, msg), keep_latest=kind is Image):
+            self.inbox_ready.trigger()
+        else:
+            self.drop(peer, f"{kind.__name__}: queue full",
+                      f"{INTAKE_CAPACITY} messages from {peer} already wait on {topic}")
+
+    # --- main thread ---------------------------------------------------------------------------
+    def process_inbox(self) -> None:
+        """Handle everything the intake queued, in arrival order."""
+        handlers = {"Image": self.on_image, "QueryMap": self.on_query,
+                    "SegPatches": self.on_patches, "BandwidthReport": self.on_heartbeat}
+        for (kind, peer), (received, msg) in self.inbox.take():
+            self.guarded(peer, handlers[kind], peer, msg, received)()
+
+    def on_image(self, peer: str, msg: Image, received: float) -> None:
         try:
             rgb = conversions.image_to_array(msg, "rgb8", self.mash.image_size)
             state = self.mash.encode(rgb)
@@ -266,7 +310,8 @@ class DroneNode(Node):
             return
         self.sequence += 1
         self.stats["frames"] += 1
-        self.meter.count_frame(len(msg.data), len(self.peers))
+        with self.lock:
+            self.meter.count_frame(len(msg.data), len(self.peers))
         expected = set(self.live)
         frame = PendingFrame(stamp, self.sequence, expected, received + self.params.deadline_s,
                              state={"state": state, "header": msg.header}, received_at=received)
@@ -278,11 +323,8 @@ class DroneNode(Node):
         else:
             self.finish(frame, by_deadline=False)
 
-    def on_query(self, peer: str, raw: bytes) -> None:
+    def on_query(self, peer: str, msg: QueryMap, received: float) -> None:
         topic = f"/{peer}/mash/query"
-        msg = self.decode_raw(raw, QueryMap, topic, peer)
-        if msg is None or not self.authentic(msg, peer):
-            return
         replayed = self.replays.check(peer, stamp_ns(msg.header), msg.sequence,
                                       self.states.newest_stamp())
         if replayed:
@@ -322,15 +364,7 @@ class DroneNode(Node):
             self.stats["cells_sent"] += len(answer.cell_index)
         self.held_queries = still_held
 
-    def on_patches(self, raw: bytes) -> None:
-        msg = self.decode_raw(raw, SegPatches, "mash/patches", "unknown")
-        if msg is None:
-            return
-        # the claimed sender is only a name until the MAC is checked; an unknown name is
-        # counted under "unknown" so a forger cannot create one counter per invented name
-        peer = msg.source_id if self.liveness.known(msg.source_id) else "unknown"
-        if not self.authentic(msg, peer):
-            return
+    def on_patches(self, peer: str, msg: SegPatches, received: float) -> None:
         try:
             if peer == "unknown" or msg.target_id != self.agent:
                 raise WireFormatError(f"from {msg.source_id!r} to {msg.target_id!r}", "sender")
@@ -358,10 +392,7 @@ class DroneNode(Node):
         if self.held_queries:
             self.serve_held_queries()
 
-    def on_heartbeat(self, peer: str, raw: bytes) -> None:
-        msg = self.decode_raw(raw, BandwidthReport, f"/{peer}/mash/bandwidth", peer)
-        if msg is None or not self.authentic(msg, peer):
-            return
+    def on_heartbeat(self, peer: str, msg: BandwidthReport, received: float) -> None:
         if msg.agent_id != peer:
             self.drop(peer, "BandwidthReport: sender", f"agent_id {msg.agent_id!r}")
             return
@@ -408,7 +439,9 @@ class DroneNode(Node):
         msg = BandwidthReport(agent_id=self.agent, window_s=self.params.bandwidth_period_s,
                               frames=self.meter.frames, raw_image_bytes=self.meter.raw_image_bytes)
         msg.header.stamp = self.get_clock().now().to_msg()
-        for row in self.meter.report(self.params.bandwidth_period_s):
+        with self.lock:
+            rows = self.meter.report(self.params.bandwidth_period_s)
+        for row in rows:
             direction = (TopicBandwidth.DIRECTION_SENT if row["direction"] == SENT
                          else TopicBandwidth.DIRECTION_RECEIVED)
             msg.topics.append(TopicBandwidth(
@@ -421,13 +454,14 @@ class DroneNode(Node):
         latency = np.array(self.stats["latency_s"])
         stats = ({"mean": float(latency.mean()), "p50": float(np.median(latency)),
                   "max": float(latency.max())} if latency.size else None)
-        return {"agent": self.agent, "target": self.is_target, "peers": list(self.peers),
-                **{k: v for k, v in self.stats.items() if k != "latency_s"},
-                "latency_s": stats,
-                "dropped": self.drops.total, "dropped_by_peer": self.drops.by_peer(),
-                "dropped_by_kind": self.drops.by_kind(),
-                "dropped_by_peer_and_kind": self.drops.by_peer_and_kind(),
-                "bandwidth": self.meter.summary()}
+        with self.lock:
+            return {"agent": self.agent, "target": self.is_target, "peers": list(self.peers),
+                    **{k: v for k, v in self.stats.items() if k != "latency_s"},
+                    "latency_s": stats,
+                    "dropped": self.drops.total, "dropped_by_peer": self.drops.by_peer(),
+                    "dropped_by_kind": self.drops.by_kind(),
+                    "dropped_by_peer_and_kind": self.drops.by_peer_and_kind(),
+                    "bandwidth": self.meter.summary()}
 
     def write_summary(self) -> None:
         if self.params.summary_path:
@@ -443,8 +477,11 @@ def main(args=None) -> int:
         print(err, file=sys.stderr)
         rclpy.try_shutdown()
         return 2
+    # two threads: the intake group (subscriptions) and the main group (everything else)
+    executor = MultiThreadedExecutor(num_threads=2)
+    executor.add_node(node)
     try:
-        rclpy.spin(node)
+        executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:

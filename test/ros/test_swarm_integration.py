@@ -6,6 +6,7 @@ import pytest
 import rclpy
 import torch
 from mash_msgs.msg import QueryMap, SegPatches
+from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
 from mash_ros import conversions
@@ -174,3 +175,36 @@ def test_forged_answers_are_never_fused(harness_factory, checkpoint, smooth_imag
     kinds = summaries(harness)["drone_0"]["dropped_by_peer_and_kind"]["drone_1"]
     assert len(forged) >= 6
     assert kinds.get("auth: missing mac", 0) + kinds.get("auth: bad mac", 0) == len(forged)
+
+
+def test_a_flood_of_oversized_messages_displaces_no_answer(harness_factory, smooth_images):
+    """Bursts of answers and queries over the drones' size limit, on both exchange topics,
+    sent with every snapshot: every frame is still fused on its peer's answer unless that
+    peer never received its own camera image (best-effort sensor data may be lost on a
+    congested loopback; a query for it then expires as "late"), and the flood is only ever
+    dropped as oversized: never a queue-full, never a lost answer."""
+    harness = harness_factory(2, deadline_s=10.0, max_message_bytes=100_000)
+    flood_patches = harness.create_publisher(SegPatches, "/drone_0/mash/patches", qos.EXCHANGE)
+    flood_queries = harness.create_publisher(QueryMap, "/drone_0/mash/query", qos.EXCHANGE)
+    big = serialize_message(SegPatches(source_id="drone_1", target_id="drone_0",
+                                       data=bytes(150_000)))
+    big_query = serialize_message(QueryMap(target_id="drone_0", data=bytes(150_000)))
+    while flood_patches.get_subscription_count() < 1 or flood_queries.get_subscription_count() < 1:
+        rclpy.spin_once(harness, timeout_sec=0.05)
+    snapshots = smooth_images(4, 2, seed=2)
+    for index, snapshot in enumerate(snapshots):
+        harness.send(index, snapshot)
+        for _ in range(30):
+            flood_patches.publish(big)
+            flood_queries.publish(big_query)
+        results = harness.wait_outputs(index, 30)
+        assert all(r is not None and r.fused is not None for r in results.values()), index
+    harness.stop()
+    done = summaries(harness)
+    for target, peer in (("drone_0", "drone_1"), ("drone_1", "drone_0")):
+        images_missed = len(snapshots) + harness.warmup_frames - done[peer]["frames"]
+        assert done[target]["fused_by_deadline"] <= images_missed, (target, done[peer])
+    kinds = {a: set(done[a]["dropped_by_kind"]) for a in done}
+    assert "SegPatches: oversized" in kinds["drone_0"] and "QueryMap: oversized" in kinds["drone_1"]
+    allowed = WARMUP_DROPS | {"SegPatches: oversized", "QueryMap: oversized"}
+    assert kinds["drone_0"] <= allowed and kinds["drone_1"] <= allowed, kinds
