@@ -31,7 +31,7 @@ threads touch (drop counters, byte meter, the intake queue) is behind a lock.
 """
 from __future__ import annotations
 
-import json
+import signal
 import sys
 import threading
 import time
@@ -51,6 +51,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from mash_ros import conversions
+from mash_ros.atomic import write_json_atomic
 from mash_ros.core.checkpoint import ModelFileError, load_checkpoint
 from mash_ros.core.classes import PALETTE
 from mash_ros.core.codecs import WireFormatError
@@ -464,12 +465,22 @@ class DroneNode(Node):
                     "bandwidth": self.meter.summary()}
 
     def write_summary(self) -> None:
+        """The JSON summary, written atomically: complete or absent, never half a file."""
         if self.params.summary_path:
-            with open(self.params.summary_path, "w") as handle:
-                json.dump(self.summary(), handle, indent=2)
+            write_json_atomic(self.params.summary_path, self.summary())
+
+
+def _ignore_stop_signals() -> None:
+    """From here on the node is stopping: a second Ctrl-C (a terminal signals the whole
+    process group, and mash-swarm forwards its own) must not cut the summary short."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def main(args=None) -> int:
+    """Run one drone node until Ctrl-C / SIGTERM; exit 0, 2 (bad configuration) or 130
+    (interrupted while starting). The summary is written on every exit path once the node
+    exists, including a failure inside spin."""
     rclpy.init(args=args)
     try:
         node = DroneNode()
@@ -477,21 +488,30 @@ def main(args=None) -> int:
         print(err, file=sys.stderr)
         rclpy.try_shutdown()
         return 2
+    except KeyboardInterrupt:
+        _ignore_stop_signals()
+        print("drone_node: interrupted while starting", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 130
     # two threads: the intake group (subscriptions) and the main group (everything else)
     executor = MultiThreadedExecutor(num_threads=2)
     executor.add_node(node)
+    code = 0
     try:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bug: report it, still write the summary
         traceback.print_exc()
-        raise
+        code = 1
     finally:
+        _ignore_stop_signals()
+        executor.shutdown(timeout_sec=10.0)  # no callback may run while the node goes
         node.write_summary()
         node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+        _ignore_stop_signals()  # rclpy's shutdown restores the handlers it replaced
+    return code
 
 
 if __name__ == "__main__":

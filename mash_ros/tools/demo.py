@@ -27,6 +27,7 @@ from pathlib import Path
 from mash_ros.bags.errors import BagError
 from mash_ros.core.paths import PACKAGE_ROOT
 from mash_ros.swarm.keyfile import generate_key_file
+from mash_ros.tools.children import popen_options
 from mash_ros.tools.ros_env import ros_child_env
 
 BANDWIDTH_PERIOD_S = 1.0  # the nodes' default: wait this long for their last report
@@ -110,10 +111,11 @@ def run_live(bag: Path, model: Path, workdir: Path, num_agents: int = 6,
     procs = {}
     try:
         with open(logs["swarm"], "w") as swarm_log, open(logs["record"], "w") as record_log:
+            # both die with the demo, however it dies (no orphan swarm)
             procs["swarm"] = subprocess.Popen(swarm_cmd, env=env, stdout=swarm_log,
-                                              stderr=subprocess.STDOUT)
+                                              stderr=subprocess.STDOUT, **popen_options())
             procs["record"] = subprocess.Popen(record_cmd, env=env, stdout=record_log,
-                                               stderr=subprocess.STDOUT)
+                                               stderr=subprocess.STDOUT, **popen_options())
             replay = subprocess.run(replay_cmd, env=env,
                                     stdout=subprocess.DEVNULL if quiet else None,
                                     stderr=subprocess.PIPE if quiet else None, text=True)
