@@ -124,3 +124,20 @@ def test_authentication_is_on_by_default_with_a_key_made_on_start(tmp_path, monk
     assert build_plan({"swarm_key_file": "none"})[0].parameters["swarm_key_file"] == ""
     mine = str(tmp_path / "mine.key")
     assert build_plan({"swarm_key_file": mine})[0].parameters["swarm_key_file"] == mine
+
+
+def test_given_parameters_unknown_or_mistyped_are_named():
+    from mash_ros.swarm.params import check_given
+
+    defaults = {name: value for name, (value, _) in load_defaults().items()}
+    assert check_given({"deadline_s": 0.3, "agents": ["a"], "targets": [], "use_sim_time": True,
+                        "qos_overrides./x.subscription.depth": 3}, defaults) == []
+    problems = check_given({"dedline_s": 0.5, "deadline_s": 1, "cell_budget": "abc",
+                            "publish_visualisation": 1, "agents": [1, 2]}, defaults)
+    assert problems == [
+        "agents must be of type string list, got list [1, 2]",
+        "cell_budget must be of type integer, got string 'abc'",
+        "deadline_s must be of type double, got integer 1 (write 1.0)",
+        "unknown parameter 'dedline_s' (did you mean 'deadline_s'?)",
+        "publish_visualisation must be of type bool, got integer 1",
+    ]

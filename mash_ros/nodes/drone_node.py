@@ -31,6 +31,7 @@ threads touch (drop counters, byte meter, the intake queue) is behind a lock.
 """
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 import threading
@@ -41,7 +42,7 @@ import numpy as np
 import rclpy
 import torch
 from mash_msgs.msg import BandwidthReport, QueryMap, SegPatches, TopicBandwidth
-from rcl_interfaces.msg import ParameterDescriptor, ParameterType
+from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
@@ -64,7 +65,7 @@ from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
 from mash_ros.swarm.intake import Intake
 from mash_ros.swarm.keyfile import KeyFileError, load_key
-from mash_ros.swarm.params import from_mapping, load_defaults
+from mash_ros.swarm.params import RUNTIME, DroneParams, check_given, from_mapping, load_defaults
 from mash_ros.swarm.peers import PeerTracker
 from mash_ros.swarm.replay import REPLAY, ReplayWindow
 
@@ -94,6 +95,7 @@ class DroneNode(Node):
         super().__init__("mash", **node_options)
         self.agent = self.get_namespace().strip("/").split("/")[-1] or "drone_0"
         self.params = self._declare_parameters()
+        self.add_on_set_parameters_callback(self.on_set_parameters)
         torch.set_num_threads(self.params.torch_threads)
         self.mash = self._load_model()
         self.meter = BandwidthMeter()
@@ -151,10 +153,24 @@ class DroneNode(Node):
 
     # --- setup ------------------------------------------------------------------------------
     def _declare_parameters(self):
+        """Declare every parameter of config/swarm.yaml; the run-time ones (RUNTIME) are
+        applied by ``on_set_parameters``, the others are read-only. Unknown or mistyped
+        parameters given on start (params file, -p) are one error naming each of them: rclpy
+        would ignore the unknown ones and print a traceback for a wrong type."""
+        defaults = load_defaults()
+        # rclpy keeps what the params file and -p gave in _parameter_overrides; it has no
+        # public accessor before the parameters are declared
+        given = {name: param.value for name, param in self._parameter_overrides.items()}
+        problems = check_given(given, {name: value for name, (value, _) in defaults.items()})
+        if problems:
+            raise SystemExit(f"{self.get_fully_qualified_name()}: bad parameters: "
+                             + "; ".join(problems))
         values = {}
-        for name, (default, doc) in load_defaults().items():
+        for name, (default, doc) in defaults.items():
             kind = _PARAM_TYPES[type(default)]
-            descriptor = ParameterDescriptor(name=name, type=kind, description=doc)
+            descriptor = ParameterDescriptor(
+                name=name, type=kind, read_only=name not in RUNTIME,
+                description=doc + ("" if name in RUNTIME else " (read-only)"))
             if default == []:  # an empty list says nothing of its element type: declare it
                 param = self.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor)
                 values[name] = [] if param.type_ == Parameter.Type.NOT_SET else param.value
@@ -164,6 +180,27 @@ class DroneNode(Node):
             return from_mapping(values)
         except ValueError as err:
             raise SystemExit(f"{self.get_fully_qualified_name()}: bad parameter: {err}")
+
+    def on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
+        """Apply run-time parameters (``ros2 param set``): checked like at start-up, then
+        all applied or none."""
+        fields = {f.name for f in dataclasses.fields(DroneParams)}
+        ours = {p.name: p.value for p in changed if p.name in fields}
+        fixed = sorted(set(ours) - set(RUNTIME))
+        if fixed:
+            return SetParametersResult(successful=False,
+                                       reason=f"read-only while running: {', '.join(fixed)}")
+        if not ours:
+            return SetParametersResult(successful=True)
+        try:
+            params = from_mapping({**dataclasses.asdict(self.params), **ours})
+            self.mash.configure(params.fusion, params.confidence_threshold, params.cell_budget)
+        except ValueError as err:
+            return SetParametersResult(successful=False, reason=str(err))
+        self.params = params
+        settings = ", ".join(f"{name}={value!r}" for name, value in ours.items())
+        self.get_logger().info(f"{self.agent}: set {settings}")
+        return SetParametersResult(successful=True)
 
     def _load_model(self) -> MashAgent:
         params = self.params

@@ -22,16 +22,21 @@ class MashAgent:
 
     def __init__(self, model, cfg, fusion: str = "", threshold: float = -1.0, budget: int = -1):
         self.model, self.cfg = model.eval(), cfg
-        if fusion and fusion != cfg.fusion:
-            replacement = build_fusion(cfg.replace(fusion=fusion))
-            if any(True for _ in replacement.parameters()):
+        self.trained = (model.fusion, model.confidence_threshold, model.cell_budget)
+        self.configure(fusion, threshold, budget)
+
+    def configure(self, fusion: str = "", threshold: float = -1.0, budget: int = -1) -> None:
+        """Set the inference settings (also while running); "" / < 0 = the model's own.
+        ValueError, with nothing changed, for a fusion mode this model cannot use."""
+        module = self.trained[0]
+        if fusion and fusion != self.cfg.fusion:
+            module = build_fusion(self.cfg.replace(fusion=fusion))
+            if any(True for _ in module.parameters()):
                 raise ValueError(f"fusion {fusion!r} has weights; this model was trained with "
-                                 f"{cfg.fusion!r}")
-            self.model.fusion = replacement
-        if threshold >= 0:
-            self.model.confidence_threshold = float(threshold)
-        if budget >= 0:
-            self.model.cell_budget = int(budget)
+                                 f"{self.cfg.fusion!r}")
+        self.model.fusion = module
+        self.model.confidence_threshold = float(threshold) if threshold >= 0 else self.trained[1]
+        self.model.cell_budget = int(budget) if budget >= 0 else self.trained[2]
 
     @property
     def image_size(self) -> tuple[int, int]:
