@@ -28,7 +28,8 @@ OUTPUT_REGEX = r"^/(?P<agent>[^/]+)/mash/segmentation$"
 
 # Written by mash-replay: one sensor_msgs/TimeReference per camera image it publishes,
 # header.stamp = the image's stamp, time_ref = wall-clock publish time, source = the agent,
-# header.frame_id = WARMUP for warm-up images (not part of the bag's frames).
+# header.frame_id = WARMUP for warm-up images (not part of the bag's frames), else the camera
+# topic and the digest of the image (mash_ros.bags.identity).
 MARKERS = "/mash_replay/frames"
 WARMUP = "warmup"
 # Written by mash-record: std_msgs/String JSON {"topics": {topic: messages}, "path": …}.

@@ -15,6 +15,7 @@ import numpy as np
 
 from mash_ros.bags import layout
 from mash_ros.bags.cdr import header_stamp_ns
+from mash_ros.bags.identity import marker_digest
 from mash_ros.bags.images import image_array
 from mash_ros.bags.reader import BagFile
 
@@ -33,6 +34,7 @@ class Recording:
         default_factory=lambda: {"fused": {}, "single": {}})     # (agent, stamp) -> record ns
     duplicates: int = 0                                          # repeated (agent, stamp)
     markers: dict[tuple[str, int], int] = field(default_factory=dict)  # -> publish wall ns
+    marker_digests: dict[tuple[str, int], str] = field(default_factory=dict)  # -> image digest
     marker_repeats: int = 0                                      # images re-sent by the replay
     warmup_markers: int = 0
     has_markers: bool = False
@@ -62,6 +64,9 @@ def read_recording(bag: BagFile, on_output: OutputCallback,
                 rec.marker_repeats += 1
             else:
                 rec.markers[key] = published
+                digest = marker_digest(marker.header.frame_id)
+                if digest is not None:
+                    rec.marker_digests[key] = digest
             continue
         match = _TOPIC.match(msg.topic)
         if not match:

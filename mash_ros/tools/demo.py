@@ -162,9 +162,10 @@ def main(args=None) -> int:
     def step(text: str) -> None:
         print(f"[{time.monotonic() - t0:6.1f} s] {text}", flush=True)
 
+    from mash_ros.atomic import write_json_atomic
     from mash_ros.bags.evaluation import evaluate_recording
     from mash_ros.bags.montage import save_montage
-    from mash_ros.tools.evaluate_bag import format_report, write_json
+    from mash_ros.tools.evaluate_bag import format_report
 
     out = Path(ns.out)
     report_path, montage_path = out / "report.json", out / "montage.png"
@@ -202,7 +203,7 @@ def main(args=None) -> int:
             "name", "preset", "sha256", "metrics", "note", "created") if k in card},
             "num_agents": ns.num_agents, "replay": live["replay"],
             "timing_s": {**live["timing_s"], "total": time.monotonic() - t0}}
-        write_json(report_path, report)
+        write_json_atomic(report_path, report)
         if result.rows:
             save_montage(montage_path, result.rows,
                          f"MASH, {ns.num_agents} drones, live run replayed from {bag.name}")
