@@ -18,10 +18,11 @@ from mash_ros.bags.cdr import header_stamp_ns
 from mash_ros.bags.identity import marker_digest
 from mash_ros.bags.images import image_array
 from mash_ros.bags.reader import BagFile
+from mash_ros.swarm import topics
 
-_TOPIC = re.compile(r"^/(?P<agent>[^/]+)/mash/(?P<kind>segmentation|segmentation_single|query|"
-                    r"patches|bandwidth)$")
-_KIND = {"segmentation": "fused", "segmentation_single": "single"}
+_TOPIC = re.compile(layout.RECORDED_REGEX)
+_KIND = {topics.SEGMENTATION: "fused", topics.SEGMENTATION_SINGLE: "single",
+         topics.QUERY: "query", topics.PATCHES: "patches", topics.BANDWIDTH: "bandwidth"}
 
 # on_output(kind "fused" | "single", agent, stamp ns, record time ns, uint8 ids [H, W])
 OutputCallback = Callable[[str, str, int, int, np.ndarray], None]
@@ -71,7 +72,7 @@ def read_recording(bag: BagFile, on_output: OutputCallback,
         match = _TOPIC.match(msg.topic)
         if not match:
             continue
-        agent, kind = match["agent"], match["kind"]
+        agent, kind = match["agent"], _KIND[match["name"]]
         if kind == "bandwidth":
             rec.bandwidth_reports[agent] = bag.deserialize(msg)
             continue
@@ -79,7 +80,6 @@ def read_recording(bag: BagFile, on_output: OutputCallback,
         if kind in ("query", "patches"):
             rec.wire[kind].append((agent, stamp, len(msg.raw)))
             continue
-        kind = _KIND[kind]
         if agent not in agents and kind == "single":
             continue
         seen = rec.received[kind]

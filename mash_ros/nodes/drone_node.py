@@ -58,6 +58,7 @@ from mash_ros.core.classes import PALETTE
 from mash_ros.core.codecs import WireFormatError
 from mash_ros.core.paths import package_file
 from mash_ros.nodes import qos
+from mash_ros.swarm import topics
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.swarm.auth import Authenticator, AuthError
 from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
@@ -128,20 +129,23 @@ class DroneNode(Node):
                                      callback_group=intake)
 
         subscribe(Image, self.params.camera_topic(self.agent), "camera", qos.SENSOR)
-        self.answer_pubs = {p: self.create_publisher(SegPatches, f"/{p}/mash/patches",
+        self.answer_pubs = {p: self.create_publisher(SegPatches, topics.of(p, topics.PATCHES),
                                                      qos.EXCHANGE) for p in self.peers}
         for peer in self.peers:
-            subscribe(QueryMap, f"/{peer}/mash/query", peer, qos.EXCHANGE)
-            subscribe(BandwidthReport, f"/{peer}/mash/bandwidth", peer, qos.OUTPUT)
+            subscribe(QueryMap, topics.of(peer, topics.QUERY), peer, qos.EXCHANGE)
+            subscribe(BandwidthReport, topics.of(peer, topics.BANDWIDTH), peer, qos.OUTPUT)
         if self.is_target:
-            self.query_pub = self.create_publisher(QueryMap, "mash/query", qos.EXCHANGE)
-            subscribe(SegPatches, "mash/patches", "unknown", qos.EXCHANGE)
-            self.seg_pub = self.create_publisher(Image, "mash/segmentation", qos.OUTPUT)
-            self.color_pub = self.create_publisher(Image, "mash/segmentation_color", qos.OUTPUT)
-            self.single_pub = self.create_publisher(Image, "mash/segmentation_single", qos.OUTPUT)
+            self.query_pub = self.create_publisher(QueryMap, topics.QUERY, qos.EXCHANGE)
+            subscribe(SegPatches, topics.PATCHES, "unknown", qos.EXCHANGE)
+            self.seg_pub = self.create_publisher(Image, topics.SEGMENTATION, qos.OUTPUT)
+            self.color_pub = self.create_publisher(Image, topics.SEGMENTATION_COLOR,
+                                               qos.OUTPUT)
+            self.single_pub = self.create_publisher(Image, topics.SEGMENTATION_SINGLE,
+                                                qos.OUTPUT)
             if self.params.publish_visualisation:
-                self.conf_pub = self.create_publisher(Image, "mash/confidence", qos.OUTPUT)
-        self.bandwidth_pub = self.create_publisher(BandwidthReport, "mash/bandwidth", qos.OUTPUT)
+                self.conf_pub = self.create_publisher(Image, topics.CONFIDENCE, qos.OUTPUT)
+        self.bandwidth_pub = self.create_publisher(BandwidthReport, topics.BANDWIDTH,
+                                                   qos.OUTPUT)
         self.create_timer(TICK_S, self.guarded(self.agent, self.on_tick))
         self.create_timer(self.params.bandwidth_period_s,
                           self.guarded(self.agent, self.publish_bandwidth))
@@ -357,12 +361,12 @@ class DroneNode(Node):
             query = conversions.query_to_msg(self.mash.query_of(state), msg.header, self.agent,
                                              self.sequence, self.params.query_encoding)
             self.pending.open(frame)
-            self.publish(self.query_pub, "mash/query", query)
+            self.publish(self.query_pub, topics.QUERY, query)
         else:
             self.finish(frame, by_deadline=False)
 
     def on_query(self, peer: str, msg: QueryMap, received: float) -> None:
-        topic = f"/{peer}/mash/query"
+        topic = topics.of(peer, topics.QUERY)
         replayed = self.replays.check(peer, stamp_ns(msg.header), msg.sequence,
                                       self.states.newest_stamp())
         if replayed:
@@ -397,7 +401,7 @@ class DroneNode(Node):
                 continue
             reply = conversions.patches_to_msg(answer, msg.header, self.agent, peer,
                                                msg.sequence, self.params.patch_encoding)
-            self.publish(self.answer_pubs[peer], f"/{peer}/mash/patches", reply)
+            self.publish(self.answer_pubs[peer], topics.of(peer, topics.PATCHES), reply)
             self.stats["answers_sent"] += 1
             self.stats["cells_sent"] += len(answer.cell_index)
         self.held_queries = still_held
@@ -458,15 +462,15 @@ class DroneNode(Node):
             answers, fused = [], self.mash.fuse(state, [])
         labels = fused.argmax(axis=0).astype(np.uint8)
         single = self.mash.single_agent(state).argmax(axis=0).astype(np.uint8)
-        self.publish(self.seg_pub, "mash/segmentation",
+        self.publish(self.seg_pub, topics.SEGMENTATION,
                      conversions.array_to_image(labels, "mono8", header))
-        self.publish(self.color_pub, "mash/segmentation_color",
+        self.publish(self.color_pub, topics.SEGMENTATION_COLOR,
                      conversions.array_to_image(_COLORS[labels], "rgb8", header))
-        self.publish(self.single_pub, "mash/segmentation_single",
+        self.publish(self.single_pub, topics.SEGMENTATION_SINGLE,
                      conversions.array_to_image(single, "mono8", header))
         if self.params.publish_visualisation:
             confidence = (fused.max(axis=0) * 255).astype(np.uint8)
-            self.publish(self.conf_pub, "mash/confidence",
+            self.publish(self.conf_pub, topics.CONFIDENCE,
                          conversions.array_to_image(confidence, "mono8", header))
         self.stats["fused"] += 1
         self.stats["fused_by_deadline"] += int(by_deadline)
@@ -486,7 +490,7 @@ class DroneNode(Node):
                 topic=row["topic"], direction=direction, messages=row["messages"],
                 bytes=row["bytes"], bytes_per_frame=float(row["bytes_per_frame"]),
                 bytes_per_second=float(row["bytes_per_second"])))
-        self.publish(self.bandwidth_pub, "mash/bandwidth", msg)
+        self.publish(self.bandwidth_pub, topics.BANDWIDTH, msg)
 
     def summary(self) -> dict:
         latency = np.array(self.stats["latency_s"])

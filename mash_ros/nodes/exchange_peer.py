@@ -23,6 +23,7 @@ from std_msgs.msg import Header
 from mash_ros import conversions
 from mash_ros.core.codecs import WireFormatError
 from mash_ros.nodes import qos
+from mash_ros.swarm import topics
 from mash_ros.swarm.auth import canonical_bytes
 
 RESEND_AFTER_S = 1.0  # a query unanswered this long is sent again (lost during discovery)
@@ -63,15 +64,17 @@ class ExchangePeer(Node):
         self.query_encoding, self.patch_encoding = query_encoding, patch_encoding
         self.log = {"sent": [], "received": [], "dropped": 0, "bytes": {}}
         if role == "target":
-            self.query_pub = self.create_publisher(QueryMap, "mash/query", qos.EXCHANGE)
-            self.create_subscription(SegPatches, "mash/patches", self.on_patches, qos.EXCHANGE)
+            self.query_pub = self.create_publisher(QueryMap, topics.QUERY, qos.EXCHANGE)
+            self.create_subscription(SegPatches, topics.PATCHES, self.on_patches,
+                                     qos.EXCHANGE)
             self.answered: set[int] = set()
             self.last_sent = (-1, 0.0)  # (sequence, monotonic time)
             self.create_timer(0.02, self.send_next_query)
         else:
-            self.patch_pubs = self.create_publisher(SegPatches, f"/{peer}/mash/patches",
+            self.patch_pubs = self.create_publisher(SegPatches, topics.of(peer, topics.PATCHES),
                                                     qos.EXCHANGE)
-            self.create_subscription(QueryMap, f"/{peer}/mash/query", self.on_query, qos.EXCHANGE)
+            self.create_subscription(QueryMap, topics.of(peer, topics.QUERY), self.on_query,
+                                     qos.EXCHANGE)
 
     def count(self, topic: str, msg) -> None:
         self.log["bytes"][topic] = self.log["bytes"].get(topic, 0) + len(serialize_message(msg))
@@ -98,7 +101,7 @@ class ExchangePeer(Node):
                                        self.query_encoding)
         self.query_pub.publish(msg)
         self.record("sent", msg)
-        self.count("mash/query", msg)
+        self.count(topics.QUERY, msg)
 
     def on_query(self, msg: QueryMap) -> None:
         self.record("received", msg)
@@ -112,7 +115,7 @@ class ExchangePeer(Node):
                                            msg.target_id, msg.sequence, self.patch_encoding)
         self.patch_pubs.publish(reply)
         self.record("sent", reply)
-        self.count("mash/patches", reply)
+        self.count(topics.PATCHES, reply)
 
     def on_patches(self, msg: SegPatches) -> None:
         self.record("received", msg)

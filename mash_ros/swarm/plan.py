@@ -8,6 +8,7 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass, field
 
+from mash_ros.swarm import topics
 from mash_ros.swarm.keyfile import default_key_path, ensure_key_file
 from mash_ros.swarm.params import ALL, swarm_yaml
 
@@ -55,7 +56,7 @@ class NodeSpec:
 def agent_names(num_agents: int) -> list[str]:
     if not 1 <= num_agents <= 64:
         raise ValueError(f"num_agents must be in 1..64, got {num_agents}")
-    return [f"drone_{i}" for i in range(num_agents)]
+    return [topics.agent_name(i) for i in range(num_agents)]
 
 
 def build_plan(arguments: dict[str, str] | None = None) -> list[NodeSpec]:

@@ -19,6 +19,7 @@ from std_msgs.msg import Header
 
 from mash_ros import conversions
 from mash_ros.nodes import qos
+from mash_ros.swarm import topics
 from mash_ros.swarm.plan import build_plan
 from mash_ros.tools.swarm import SwarmProcesses
 
@@ -61,13 +62,13 @@ class SwarmHarness(Node):
         self.results: dict[tuple[int, str], FrameResult] = {}
         self.sent_at: dict[int, float] = {}
         for target in self.targets:
-            self.create_subscription(Image, f"/{target}/mash/segmentation",
+            self.create_subscription(Image, topics.of(target, topics.SEGMENTATION),
                                      lambda m, t=target: self._on_output(t, m, "fused"),
                                      qos.OUTPUT)
-            self.create_subscription(Image, f"/{target}/mash/segmentation_single",
+            self.create_subscription(Image, topics.of(target, topics.SEGMENTATION_SINGLE),
                                      lambda m, t=target: self._on_output(t, m, "single"),
                                      qos.OUTPUT)
-            self.create_subscription(SegPatches, f"/{target}/mash/patches",
+            self.create_subscription(SegPatches, topics.of(target, topics.PATCHES),
                                      lambda m, t=target: self._on_patches(t, m), qos.EXCHANGE)
 
     # --- process control --------------------------------------------------------------------
@@ -103,9 +104,9 @@ class SwarmHarness(Node):
         """Until every node subscribes to its camera and every target's query has its peers."""
         while time.monotonic() < deadline:
             cams = all(self.image_pubs[a].get_subscription_count() >= 1 for a in agents)
-            queries = all(self.count_subscribers(f"/{t}/mash/query") >= len(agents) - 1
+            queries = all(self.count_subscribers(topics.of(t, topics.QUERY)) >= len(agents) - 1
                           for t in self.targets if t in agents)
-            answers = all(self.count_publishers(f"/{t}/mash/patches") >= len(agents) - 1
+            answers = all(self.count_publishers(topics.of(t, topics.PATCHES)) >= len(agents) - 1
                           for t in self.targets if t in agents)
             if cams and queries and answers:
                 return
