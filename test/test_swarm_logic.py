@@ -103,3 +103,25 @@ def test_intake_refuses_newcomers_to_a_full_queue_and_keeps_arrival_order():
     assert intake.take() == [("flood", 1), ("peer", "a"), ("flood", 2), ("peer", "b"),
                              ("camera", "i2"), ("camera", "i3")]
     assert intake.take() == [] and intake.offer("flood", 4)
+
+
+def test_cpu_account_splits_core_from_the_rest():
+    import time
+
+    from mash_ros.swarm.cpu import CpuAccount
+
+    def spin(seconds):
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+
+    cpu = CpuAccount()
+    assert cpu.summary(0) is None
+    cpu.start()
+    with cpu.core():
+        spin(0.05)
+    spin(0.02)
+    summary = cpu.summary(frames=2)
+    assert summary["core_s"] >= 0.05 and summary["process_s"] >= summary["core_s"] + 0.02
+    assert summary["core_ms_per_frame"] == pytest.approx(1e3 * summary["core_s"] / 2)
+    assert summary["other_over_core"] == pytest.approx(summary["other_s"] / summary["core_s"])

@@ -62,6 +62,7 @@ from mash_ros.swarm import topics
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.swarm.auth import Authenticator, AuthError
 from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
+from mash_ros.swarm.cpu import CpuAccount
 from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
 from mash_ros.swarm.intake import Intake
@@ -101,6 +102,8 @@ class DroneNode(Node):
         self.mash = self._load_model()
         self.meter = BandwidthMeter()
         self.drops = DropLog()
+        self.cpu = CpuAccount()
+        self.images = 0  # camera images encoded (every drone, target or not)
         self.lock = threading.Lock()  # drops and meter are counted from both threads
         self.inbox = Intake(INTAKE_CAPACITY)
         height, width = self.mash.image_size
@@ -341,12 +344,15 @@ class DroneNode(Node):
     def on_image(self, peer: str, msg: Image, received: float) -> None:
         try:
             rgb = conversions.image_to_array(msg, "rgb8", self.mash.image_size)
-            state = self.mash.encode(rgb)
+            self.cpu.start()
+            with self.cpu.core():
+                state = self.mash.encode(rgb)
         except WireFormatError as err:
             self.drop("camera", f"Image: {err.kind}", str(err))
             return
         stamp = stamp_ns(msg.header)
         self.states.put(stamp, state)
+        self.images += 1
         self.serve_held_queries()
         if not self.is_target:
             return
@@ -395,7 +401,8 @@ class DroneNode(Node):
                     self.drop(peer, "late", "no own image within stamp tolerance of the query")
                 continue
             try:
-                answer = self.mash.answer(query, state)
+                with self.cpu.core():
+                    answer = self.mash.answer(query, state)
             except WireFormatError as err:
                 self.drop(peer, f"QueryMap: {err.kind}", str(err))
                 continue
@@ -455,13 +462,14 @@ class DroneNode(Node):
         """
         state, header = frame.state["state"], frame.state["header"]
         answers = list(frame.answers.values())
-        try:
-            fused = self.mash.fuse(state, answers)
-        except Exception as err:  # noqa: BLE001
-            self.drop(self.agent, f"internal: fusion {type(err).__name__}", str(err))
-            answers, fused = [], self.mash.fuse(state, [])
-        labels = fused.argmax(axis=0).astype(np.uint8)
-        single = self.mash.single_agent(state).argmax(axis=0).astype(np.uint8)
+        with self.cpu.core():
+            try:
+                fused = self.mash.fuse(state, answers)
+            except Exception as err:  # noqa: BLE001
+                self.drop(self.agent, f"internal: fusion {type(err).__name__}", str(err))
+                answers, fused = [], self.mash.fuse(state, [])
+            labels = fused.argmax(axis=0).astype(np.uint8)
+            single = self.mash.single_agent(state).argmax(axis=0).astype(np.uint8)
         self.publish(self.seg_pub, topics.SEGMENTATION,
                      conversions.array_to_image(labels, "mono8", header))
         self.publish(self.color_pub, topics.SEGMENTATION_COLOR,
@@ -503,7 +511,8 @@ class DroneNode(Node):
                     "dropped": self.drops.total, "dropped_by_peer": self.drops.by_peer(),
                     "dropped_by_kind": self.drops.by_kind(),
                     "dropped_by_peer_and_kind": self.drops.by_peer_and_kind(),
-                    "bandwidth": self.meter.summary()}
+                    "bandwidth": self.meter.summary(),
+                    "cpu": self.cpu.summary(self.images)}
 
     def write_summary(self) -> None:
         """The JSON summary, written atomically: complete or absent, never half a file."""

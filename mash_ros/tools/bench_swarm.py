@@ -105,6 +105,11 @@ def bench_size(num_agents: int, ns, model_path: Path, cfg, snapshots: np.ndarray
             entry["bytes"] += row["bytes"]
     for entry in topics.values():
         entry["bytes_per_target_frame"] = entry["bytes"] / frames
+    # per drone: CPU in the core calls (encode, answer, fuse) and in the rest (ROS, codecs,
+    # authentication, Python), measured by each node from its first image to its summary
+    cpu_split = {s["agent"]: {k: s["cpu"][k] for k in ("frames", "core_ms_per_frame",
+                                                        "other_ms_per_frame", "other_over_core")}
+                 for s in summaries if s.get("cpu")}
     answers = sum(s["answers_sent"] for s in summaries)
     cells = sum(s["cells_sent"] for s in summaries)
     query_sent = topics.get("mash/query (sent)", {}).get("bytes_per_target_frame", 0.0)
@@ -116,6 +121,9 @@ def bench_size(num_agents: int, ns, model_path: Path, cfg, snapshots: np.ndarray
         "latency_s": {"mean": float(lat.mean()), "p50": float(np.median(lat)),
                       "p90": float(np.percentile(lat, 90)), "max": float(lat.max())},
         "cpu_s_per_snapshot_per_agent": cpu,
+        "cpu_core_vs_other_per_agent": cpu_split,
+        "cpu_other_over_core_max": max((c["other_over_core"] or 0.0
+                                        for c in cpu_split.values()), default=None),
         "topics": topics,
         "measured_bytes_per_target_frame": {"query": query_sent,
                                             "answers_all_supporters": patches_sent},
