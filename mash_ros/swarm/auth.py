@@ -54,7 +54,8 @@ def _value_bytes(kind: str, value, out: list) -> None:
     if kind in _SCALARS:
         out.append(struct.pack(_SCALARS[kind], value))
     elif kind in ("string", "wstring") or kind.startswith(("string<", "wstring<")):
-        data = value.encode("utf-8")
+        # CDR strings end at the first NUL: cover what the wire carries, not what was set
+        data = value.split("\0", 1)[0].encode("utf-8")
         out += [_length(len(data)), data]
     elif kind.startswith("sequence<") or "[" in kind:
         inner = kind[len("sequence<"):-1] if kind.startswith("sequence<") else kind.split("[")[0]

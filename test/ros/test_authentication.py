@@ -37,7 +37,7 @@ def nodes(checkpoint, tmp_path_factory):
 
 
 def run(node, topic_suffix, msg_or_raw):
-    [sub] = [s for s in node.subscriptions if s.topic_name.endswith(topic_suffix)]
+    [sub] = [s for s in node.intake.subscriptions if s.topic_name.endswith(topic_suffix)]
     raw = msg_or_raw if isinstance(msg_or_raw, bytes) else serialize_message(msg_or_raw)
     sub.callback(raw)     # the intake thread's part: size, deserialize, MAC
     node.process_inbox()  # the main thread's part

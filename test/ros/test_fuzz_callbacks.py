@@ -68,7 +68,7 @@ def node(checkpoint, key_file):
 
 def callback(node, topic):
     """The callback the node's subscription on ``topic`` runs (raw bytes in)."""
-    [sub] = [s for s in node.subscriptions if s.topic_name == topic]
+    [sub] = [s for s in node.intake.subscriptions if s.topic_name == topic]
     assert sub.raw
     return sub.callback
 
