@@ -99,6 +99,7 @@ def test_intake_refuses_newcomers_to_a_full_queue_and_keeps_arrival_order():
     assert intake.offer("camera", "i1", keep_latest=True)
     assert intake.offer("camera", "i2", keep_latest=True)
     assert intake.offer("camera", "i3", keep_latest=True)  # replaces the oldest image
+    assert intake.take_superseded() == {"camera": 1} and intake.take_superseded() == {}
     assert len(intake) == 6
     assert intake.take() == [("flood", 1), ("peer", "a"), ("flood", 2), ("peer", "b"),
                              ("camera", "i2"), ("camera", "i3")]

@@ -343,6 +343,10 @@ class DroneNode(Node):
         """Handle everything the intake queued, in arrival order."""
         handlers = {"Image": self.on_image, "QueryMap": self.on_query,
                     "SegPatches": self.on_patches, "BandwidthReport": self.on_heartbeat}
+        for (kind, peer), count in self.inbox.take_superseded().items():
+            for _ in range(count):  # the node fell behind its camera: say so, count them
+                self.drop(peer, f"{kind}: superseded", "a newer image arrived before it was "
+                          "encoded")
         for (kind, peer), (received, msg) in self.inbox.take():
             self.guarded(peer, handlers[kind], peer, msg, received)()
 

@@ -26,6 +26,7 @@ class Intake:
         self._lock = threading.Lock()
         self._items: deque = deque()  # (key, item) in arrival order
         self._counts: dict = {}
+        self._superseded: dict = {}   # key -> items a keep_latest offer pushed out
 
     def offer(self, key, item, keep_latest: bool = False) -> bool:
         """Queue ``item``; False if ``key``'s queue is full (and ``item`` was refused).
@@ -40,6 +41,7 @@ class Intake:
                         self._items.remove(queued)
                         break
                 self._counts[key] -= 1
+                self._superseded[key] = self._superseded.get(key, 0) + 1
             self._items.append((key, item))
             self._counts[key] = self._counts.get(key, 0) + 1
             return True
@@ -50,6 +52,12 @@ class Intake:
             items, self._items = list(self._items), deque()
             self._counts.clear()
             return items
+
+    def take_superseded(self) -> dict:
+        """{key: items replaced by newer ones} since the last call (to count as drops)."""
+        with self._lock:
+            superseded, self._superseded = self._superseded, {}
+            return superseded
 
     def __len__(self) -> int:
         with self._lock:

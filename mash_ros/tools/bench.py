@@ -15,6 +15,7 @@ import sys
 import time
 
 AREAS = {
+    "attack": "mash_ros.tools.bench_attack",
     "auth": "mash_ros.tools.bench_auth",
     "core": "mash_ros.tools.bench_core",
     "sim": "mash_ros.tools.bench_sim",
