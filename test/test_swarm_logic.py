@@ -126,3 +126,19 @@ def test_cpu_account_splits_core_from_the_rest():
     assert summary["core_s"] >= 0.05 and summary["process_s"] >= summary["core_s"] + 0.02
     assert summary["core_ms_per_frame"] == pytest.approx(1e3 * summary["core_s"] / 2)
     assert summary["other_over_core"] == pytest.approx(summary["other_s"] / summary["core_s"])
+
+
+def test_held_queries_are_served_in_order_expire_and_are_capped_per_peer():
+    from mash_ros.swarm.queries import HeldQueries
+
+    held = HeldQueries(per_peer=2)
+    assert held.hold(10.0, "b", 100, "q1") and held.hold(5.0, "b", 200, "q2")
+    assert not held.hold(10.0, "b", 300, "q3")  # b has 2 waiting: refused
+    assert held.hold(10.0, "c", 300, "q4")
+    states = {300: "s300"}
+    ready, expired = held.release(states.get, now=6.0)
+    assert ready == [("c", "q4", "s300")] and expired == [("b", "q2")]
+    assert len(held) == 1 and held.hold(10.0, "b", 400, "q5")  # room again
+    states[100] = "s100"
+    ready, expired = held.release(states.get, now=7.0)
+    assert ready == [("b", "q1", "s100")] and expired == [] and len(held) == 1

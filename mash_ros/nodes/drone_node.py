@@ -71,6 +71,7 @@ from mash_ros.swarm.intake import Intake
 from mash_ros.swarm.keyfile import KeyFileError, load_key
 from mash_ros.swarm.params import RUNTIME, DroneParams, check_given, from_mapping, load_defaults
 from mash_ros.swarm.peers import PeerTracker
+from mash_ros.swarm.queries import HeldQueries
 from mash_ros.swarm.replay import REPLAY, ReplayWindow
 
 _PARAM_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
@@ -116,7 +117,7 @@ class DroneNode(Node):
         self.auth = self._load_authenticator()
         self.replays = ReplayWindow(int(self.params.replay_window_s * 1e9))
         self.last_heartbeat: dict[str, int] = {}
-        self.held_queries: list[tuple[float, str, QueryMap, np.ndarray]] = []
+        self.held_queries = HeldQueries(per_peer=self.params.state_buffer_size)
         self.peers = self.params.peers(self.agent)
         self.liveness = PeerTracker(self.peers, self.params.peer_timeout_s, time.monotonic())
         self.live = set(self.peers)
@@ -395,20 +396,19 @@ class DroneNode(Node):
             self.drop(peer, f"QueryMap: {err.kind}", str(err))
             return
         self.hear(peer)
-        self.held_queries.append((time.monotonic() + self.params.deadline_s, peer, msg, query))
+        if not self.held_queries.hold(time.monotonic() + self.params.deadline_s, peer,
+                                      stamp_ns(msg.header), (msg, query)):
+            self.drop(peer, "QueryMap: queue full", f"{self.held_queries.per_peer} queries "
+                      f"from {peer} already wait for their images")
+            return
         self.serve_held_queries()
 
     def serve_held_queries(self) -> None:
-        """Answer every held query whose stamp has a stored state; keep the rest until late."""
-        now, still_held = time.monotonic(), []
-        for expires, peer, msg, query in self.held_queries:
-            state = self.states.get(stamp_ns(msg.header))
-            if state is None:
-                if expires > now:
-                    still_held.append((expires, peer, msg, query))
-                else:
-                    self.drop(peer, "late", "no own image within stamp tolerance of the query")
-                continue
+        """Answer every held query whose stamp has a stored state; drop those now too late."""
+        ready, expired = self.held_queries.release(self.states.get, time.monotonic())
+        for peer, _ in expired:
+            self.drop(peer, "late", "no own image within stamp tolerance of the query")
+        for peer, (msg, query), state in ready:
             try:
                 with self.cpu.core():
                     answer = self.mash.answer(query, state)
@@ -420,7 +420,6 @@ class DroneNode(Node):
             self.publish(self.answer_pubs[peer], topics.of(peer, topics.PATCHES), reply)
             self.stats["answers_sent"] += 1
             self.stats["cells_sent"] += len(answer.cell_index)
-        self.held_queries = still_held
 
     def on_patches(self, peer: str, msg: SegPatches, received: float) -> None:
         try:
