@@ -13,7 +13,6 @@ CONSOLE_SCRIPTS = [
     "mash-configure = mash_ros.tools.configure:main",
     "mash-demo = mash_ros.tools.demo:main",
     "mash-evaluate-bag = mash_ros.tools.evaluate_bag:main",
-    "mash-exchange-peer = mash_ros.tools.exchange_peer:main",
     "mash-keygen = mash_ros.tools.keygen:main",
     "mash-record = mash_ros.tools.record:main",
     "mash-replay = mash_ros.tools.replay:main",

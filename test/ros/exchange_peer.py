@@ -1,4 +1,5 @@
-"""A minimal two-agent exchange over the real mash_msgs topics, for tests and the demo.
+"""A minimal two-agent exchange over the real mash_msgs topics (a test helper, run as a script:
+``python test/ros/exchange_peer.py --role target|support …``; not part of the package).
 
 The target publishes a QueryMap per frame on ``/<target>/mash/query`` and waits for the
 supporter's SegPatches on ``/<target>/mash/patches``; the supporter decodes each query and
@@ -8,8 +9,10 @@ No network here: payloads are seeded random tensors shaped like the cpu preset's
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import sys
 import time
 
 import numpy as np
@@ -18,6 +21,7 @@ from mash_msgs.msg import QueryMap, SegPatches
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
+from rclpy.utilities import remove_ros_args
 from std_msgs.msg import Header
 
 from mash_ros import conversions
@@ -25,6 +29,7 @@ from mash_ros.core.codecs import WireFormatError
 from mash_ros.nodes import qos
 from mash_ros.swarm import topics
 from mash_ros.swarm.auth import canonical_bytes
+from mash_ros.tools.encoding_args import add_encoding_arguments
 
 RESEND_AFTER_S = 1.0  # a query unanswered this long is sent again (lost during discovery)
 
@@ -145,3 +150,22 @@ def run(role: str, agent: str, peer: str, frames: int, out: str, timeout: float,
         node.destroy_node()
         rclpy.try_shutdown()
     return 0 if (role != "target" or node.done) else 1
+
+
+def main(args=None) -> int:
+    argv = remove_ros_args(args if args is not None else sys.argv)[1:]
+    parser = argparse.ArgumentParser(prog="mash-exchange-peer", description=__doc__)
+    parser.add_argument("--role", choices=["target", "support"], required=True)
+    parser.add_argument("--agent", required=True, help="this agent's namespace, e.g. drone_0")
+    parser.add_argument("--peer", required=True, help="the other agent's namespace")
+    parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before giving up")
+    add_encoding_arguments(parser)
+    parser.add_argument("--out", required=True, help="JSON log of every message sent/received")
+    ns = parser.parse_args(argv)
+    return run(ns.role, ns.agent, ns.peer, ns.frames, ns.out, ns.timeout, ns.query_encoding,
+               ns.patch_encoding, args=args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
