@@ -142,3 +142,18 @@ def test_held_queries_are_served_in_order_expire_and_are_capped_per_peer():
     states[100] = "s100"
     ready, expired = held.release(states.get, now=7.0)
     assert ready == [("b", "q1", "s100")] and expired == [] and len(held) == 1
+
+
+def test_node_stats_summary():
+    from mash_ros.swarm.stats import NodeStats
+
+    stats = NodeStats()
+    assert stats.summary()["latency_s"] is None
+    stats.answered(cells=5)
+    stats.fused_frame(answers=2, by_deadline=False, latency_s=0.1)
+    stats.fused_frame(answers=1, by_deadline=True, latency_s=0.3)
+    summary = stats.summary()
+    assert summary["answers_sent"] == 1 and summary["cells_sent"] == 5
+    assert summary["fused"] == 2 and summary["fused_by_deadline"] == 1
+    assert summary["answers_used"] == 3
+    assert summary["latency_s"] == pytest.approx({"mean": 0.2, "p50": 0.2, "max": 0.3})

@@ -141,3 +141,15 @@ def test_given_parameters_unknown_or_mistyped_are_named():
         "unknown parameter 'dedline_s' (did you mean 'deadline_s'?)",
         "publish_visualisation must be of type bool, got integer 1",
     ]
+
+
+def test_runtime_changes_are_checked_and_only_runtime_parameters_change():
+    from mash_ros.swarm.params import with_runtime_changes
+
+    params = from_mapping({name: value for name, (value, _) in load_defaults().items()})
+    changed = with_runtime_changes(params, {"deadline_s": 0.2, "fusion": "hard"})
+    assert changed.deadline_s == 0.2 and changed.fusion == "hard" and params.deadline_s == 0.5
+    with pytest.raises(ValueError, match="read-only while running: preset"):
+        with_runtime_changes(params, {"preset": "paper", "deadline_s": 0.2})
+    with pytest.raises(ValueError, match="deadline_s must be > 0"):
+        with_runtime_changes(params, {"deadline_s": 0.0})

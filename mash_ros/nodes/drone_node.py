@@ -34,19 +34,15 @@ single-threaded executors, not one MultiThreadedExecutor: measured with mash-ben
 """
 from __future__ import annotations
 
-import dataclasses
-import signal
 import sys
 import threading
 import time
 import traceback
 
 import numpy as np
-import rclpy
 import torch
 from mash_msgs.msg import BandwidthReport, QueryMap, SegPatches, TopicBandwidth
-from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.serialization import deserialize_message, serialize_message
@@ -60,6 +56,8 @@ from mash_ros.core.classes import PALETTE
 from mash_ros.core.codecs import WireFormatError
 from mash_ros.core.paths import package_file
 from mash_ros.nodes import qos
+from mash_ros.nodes.lifecycle import run_node
+from mash_ros.nodes.parameters import declare_drone_parameters
 from mash_ros.swarm import topics
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.swarm.auth import Authenticator, AuthError
@@ -69,14 +67,12 @@ from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
 from mash_ros.swarm.intake import Intake
 from mash_ros.swarm.keyfile import KeyFileError, load_key
-from mash_ros.swarm.params import RUNTIME, DroneParams, check_given, from_mapping, load_defaults
+from mash_ros.swarm.params import PARAMETER_NAMES, with_runtime_changes
 from mash_ros.swarm.peers import PeerTracker
 from mash_ros.swarm.queries import HeldQueries
 from mash_ros.swarm.replay import REPLAY, ReplayWindow
+from mash_ros.swarm.stats import NodeStats
 
-_PARAM_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
-                float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
-                list: ParameterType.PARAMETER_STRING_ARRAY}
 _COLORS = np.array(PALETTE, dtype=np.uint8)
 TICK_S = 0.01  # how often deadlines and peer liveness are checked
 # Largest camera message accepted, as a multiple of the model's H x W x 3 bytes: room for row
@@ -99,14 +95,13 @@ class DroneNode(Node):
         """``node_options`` go to rclpy's Node (tests: namespace, parameter_overrides)."""
         super().__init__("mash", **node_options)
         self.agent = self.get_namespace().strip("/").split("/")[-1] or "drone_0"
-        self.params = self._declare_parameters()
+        self.params = declare_drone_parameters(self)
         self.add_on_set_parameters_callback(self.on_set_parameters)
         torch.set_num_threads(self.params.torch_threads)
         self.mash = self._load_model()
         self.meter = BandwidthMeter()
         self.drops = DropLog()
         self.cpu = CpuAccount()
-        self.images = 0  # camera images encoded (every drone, target or not)
         self.lock = threading.Lock()  # drops and meter are counted from both threads
         self.inbox = Intake(INTAKE_CAPACITY)
         height, width = self.mash.image_size
@@ -123,8 +118,7 @@ class DroneNode(Node):
         self.live = set(self.peers)
         self.is_target = self.params.is_target(self.agent)
         self.sequence = 0
-        self.stats = {"frames": 0, "fused": 0, "fused_by_deadline": 0, "answers_sent": 0,
-                      "cells_sent": 0, "answers_used": 0, "latency_s": []}
+        self.stats = NodeStats()
 
         self.inbox_ready = self.create_guard_condition(self.process_inbox)
         # the network path: a node of its own, spun in its own thread (main()); no global
@@ -165,48 +159,14 @@ class DroneNode(Node):
             f"model {self.mash.cfg.name} {self.mash.image_size[0]}x{self.mash.image_size[1]}")
 
     # --- setup ------------------------------------------------------------------------------
-    def _declare_parameters(self):
-        """Declare every parameter of config/swarm.yaml; the run-time ones (RUNTIME) are
-        applied by ``on_set_parameters``, the others are read-only. Unknown or mistyped
-        parameters given on start (params file, -p) are one error naming each of them: rclpy
-        would ignore the unknown ones and print a traceback for a wrong type."""
-        defaults = load_defaults()
-        # rclpy keeps what the params file and -p gave in _parameter_overrides; it has no
-        # public accessor before the parameters are declared
-        given = {name: param.value for name, param in self._parameter_overrides.items()}
-        problems = check_given(given, {name: value for name, (value, _) in defaults.items()})
-        if problems:
-            raise SystemExit(f"{self.get_fully_qualified_name()}: bad parameters: "
-                             + "; ".join(problems))
-        values = {}
-        for name, (default, doc) in defaults.items():
-            kind = _PARAM_TYPES[type(default)]
-            descriptor = ParameterDescriptor(
-                name=name, type=kind, read_only=name not in RUNTIME,
-                description=doc + ("" if name in RUNTIME else " (read-only)"))
-            if default == []:  # an empty list says nothing of its element type: declare it
-                param = self.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor)
-                values[name] = [] if param.type_ == Parameter.Type.NOT_SET else param.value
-            else:
-                values[name] = self.declare_parameter(name, default, descriptor).value
-        try:
-            return from_mapping(values)
-        except ValueError as err:
-            raise SystemExit(f"{self.get_fully_qualified_name()}: bad parameter: {err}")
-
     def on_set_parameters(self, changed: list[Parameter]) -> SetParametersResult:
         """Apply run-time parameters (``ros2 param set``): checked like at start-up, then
         all applied or none."""
-        fields = {f.name for f in dataclasses.fields(DroneParams)}
-        ours = {p.name: p.value for p in changed if p.name in fields}
-        fixed = sorted(set(ours) - set(RUNTIME))
-        if fixed:
-            return SetParametersResult(successful=False,
-                                       reason=f"read-only while running: {', '.join(fixed)}")
+        ours = {p.name: p.value for p in changed if p.name in PARAMETER_NAMES}
         if not ours:
-            return SetParametersResult(successful=True)
+            return SetParametersResult(successful=True)  # e.g. use_sim_time: rclpy's own
         try:
-            params = from_mapping({**dataclasses.asdict(self.params), **ours})
+            params = with_runtime_changes(self.params, ours)
             self.mash.configure(params.fusion, params.confidence_threshold, params.cell_budget)
         except ValueError as err:
             return SetParametersResult(successful=False, reason=str(err))
@@ -362,12 +322,12 @@ class DroneNode(Node):
             return
         stamp = stamp_ns(msg.header)
         self.states.put(stamp, state)
-        self.images += 1
+        self.stats.images += 1
         self.serve_held_queries()
         if not self.is_target:
             return
         self.sequence += 1
-        self.stats["frames"] += 1
+        self.stats.frames += 1
         with self.lock:
             self.meter.count_frame(len(msg.data), len(self.peers))
         expected = set(self.live)
@@ -418,8 +378,7 @@ class DroneNode(Node):
             reply = conversions.patches_to_msg(answer, msg.header, self.agent, peer,
                                                msg.sequence, self.params.patch_encoding)
             self.publish(self.answer_pubs[peer], topics.of(peer, topics.PATCHES), reply)
-            self.stats["answers_sent"] += 1
-            self.stats["cells_sent"] += len(answer.cell_index)
+            self.stats.answered(len(answer.cell_index))
 
     def on_patches(self, peer: str, msg: SegPatches, received: float) -> None:
         try:
@@ -488,10 +447,7 @@ class DroneNode(Node):
             confidence = (fused.max(axis=0) * 255).astype(np.uint8)
             self.publish(self.conf_pub, topics.CONFIDENCE,
                          conversions.array_to_image(confidence, "mono8", header))
-        self.stats["fused"] += 1
-        self.stats["fused_by_deadline"] += int(by_deadline)
-        self.stats["answers_used"] += len(answers)
-        self.stats["latency_s"].append(time.monotonic() - frame.received_at)
+        self.stats.fused_frame(len(answers), by_deadline, time.monotonic() - frame.received_at)
 
     def publish_bandwidth(self) -> None:
         msg = BandwidthReport(agent_id=self.agent, window_s=self.params.bandwidth_period_s,
@@ -509,18 +465,14 @@ class DroneNode(Node):
         self.publish(self.bandwidth_pub, topics.BANDWIDTH, msg)
 
     def summary(self) -> dict:
-        latency = np.array(self.stats["latency_s"])
-        stats = ({"mean": float(latency.mean()), "p50": float(np.median(latency)),
-                  "max": float(latency.max())} if latency.size else None)
         with self.lock:
             return {"agent": self.agent, "target": self.is_target, "peers": list(self.peers),
-                    **{k: v for k, v in self.stats.items() if k != "latency_s"},
-                    "latency_s": stats,
+                    **self.stats.summary(),
                     "dropped": self.drops.total, "dropped_by_peer": self.drops.by_peer(),
                     "dropped_by_kind": self.drops.by_kind(),
                     "dropped_by_peer_and_kind": self.drops.by_peer_and_kind(),
                     "bandwidth": self.meter.summary(),
-                    "cpu": self.cpu.summary(self.images)}
+                    "cpu": self.cpu.summary(self.stats.images)}
 
     def destroy_node(self) -> None:
         intake = getattr(self, "intake", None)  # absent if the constructor failed early
@@ -534,61 +486,9 @@ class DroneNode(Node):
             write_json_atomic(self.params.summary_path, self.summary())
 
 
-def _ignore_stop_signals() -> None:
-    """From here on the node is stopping: a second Ctrl-C (a terminal signals the whole
-    process group, and mash-swarm forwards its own) must not cut the summary short."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
-
-
-def _spin_quietly(executor) -> None:
-    """Spin until the context shuts down (Ctrl-C, SIGTERM): that is not an error here."""
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-
-
 def main(args=None) -> int:
-    """Run one drone node until Ctrl-C / SIGTERM; exit 0, 2 (bad configuration) or 130
-    (interrupted while starting). The summary is written on every exit path once the node
-    exists, including a failure inside spin."""
-    rclpy.init(args=args)
-    try:
-        node = DroneNode()
-    except SystemExit as err:
-        print(err, file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    except KeyboardInterrupt:
-        _ignore_stop_signals()
-        print("drone_node: interrupted while starting", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 130
-    # two threads: the intake node (subscriptions) and this node (everything else)
-    executor, intake = SingleThreadedExecutor(), SingleThreadedExecutor()
-    executor.add_node(node)
-    intake.add_node(node.intake)
-    intake_thread = threading.Thread(target=_spin_quietly, args=(intake,), name="intake",
-                                     daemon=True)
-    intake_thread.start()
-    code = 0
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:  # noqa: BLE001 - a bug: report it, still write the summary
-        traceback.print_exc()
-        code = 1
-    finally:
-        _ignore_stop_signals()
-        intake.shutdown(timeout_sec=10.0)  # no callback may run while the node goes
-        executor.shutdown(timeout_sec=10.0)
-        node.write_summary()
-        node.destroy_node()
-        rclpy.try_shutdown()
-        _ignore_stop_signals()  # rclpy's shutdown restores the handlers it replaced
-    return code
+    """Run one drone node until Ctrl-C / SIGTERM (mash_ros.nodes.lifecycle.run_node)."""
+    return run_node(DroneNode, args)
 
 
 if __name__ == "__main__":

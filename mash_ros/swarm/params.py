@@ -122,6 +122,18 @@ def check_given(given: dict, defaults: dict) -> list[str]:
     return problems
 
 
+PARAMETER_NAMES = frozenset(f.name for f in dataclasses.fields(DroneParams))
+
+
+def with_runtime_changes(params: DroneParams, changes: dict) -> DroneParams:
+    """``params`` with ``changes`` applied, checked as at start-up; ValueError if one of them
+    is read-only while running (not in RUNTIME) or invalid."""
+    fixed = sorted(set(changes) - set(RUNTIME))
+    if fixed:
+        raise ValueError(f"read-only while running: {', '.join(fixed)}")
+    return from_mapping({**dataclasses.asdict(params), **changes})
+
+
 def from_mapping(values: dict) -> DroneParams:
     """Check types and ranges; raise ValueError naming the bad parameter."""
     kwargs = {}

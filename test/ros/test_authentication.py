@@ -71,12 +71,12 @@ def test_forged_answers_are_never_fused_and_counted(nodes):
     tampered.confidence[0] = 0.5  # changed after signing
     for msg in (unsigned, wrong_key, tampered):
         run(node, "mash/patches", msg)
-    assert node.stats["fused"] == 0 and node.pending.frames[sequence].answers == {}
+    assert node.stats.fused == 0 and node.pending.frames[sequence].answers == {}
     assert node.drops.counts[("drone_1", "auth: missing mac")] == 1
     assert node.drops.counts[("drone_1", "auth: bad mac")] == 2
     # the real drone_1's answer (signed with the swarm key) completes the frame
     run(node, "mash/patches", auth.sign(forged_answer(header, sequence)))
-    assert node.stats["fused"] == 1 and node.stats["answers_used"] == 1
+    assert node.stats.fused == 1 and node.stats.answers_used == 1
     # and sending it again is a replay of an answer already used
     run(node, "mash/patches", auth.sign(forged_answer(header, sequence)))
     assert node.drops.counts[("drone_1", "SegPatches: late answer")] == 1
@@ -86,7 +86,7 @@ def test_without_a_key_the_same_forgery_is_fused(nodes):
     node = nodes[0]["off"]
     header, sequence = open_frame(node, 10)
     run(node, "mash/patches", forged_answer(header, sequence))
-    assert node.stats["fused"] == 1 and node.stats["answers_used"] == 1
+    assert node.stats.fused == 1 and node.stats.answers_used == 1
 
 
 def test_queries_unsigned_replayed_or_stale_are_not_answered(nodes):
@@ -96,19 +96,19 @@ def test_queries_unsigned_replayed_or_stale_are_not_answered(nodes):
     query = np.random.default_rng(0).standard_normal((32, 16, 16)).astype(np.float32)
     msg = conversions.query_to_msg(query, header, "drone_1", 5)
     run(node, "/drone_1/mash/query", msg)  # unsigned
-    assert node.stats["answers_sent"] == 0
+    assert node.stats.answers_sent == 0
     assert node.drops.counts[("drone_1", "auth: missing mac")] >= 1
     run(node, "/drone_1/mash/query", auth.sign(msg))
-    assert node.stats["answers_sent"] == 1
+    assert node.stats.answers_sent == 1
     run(node, "/drone_1/mash/query", auth.sign(msg))  # the same message again
-    assert node.stats["answers_sent"] == 1
+    assert node.stats.answers_sent == 1
     assert node.drops.counts[("drone_1", "auth: replay")] == 1
     old = Header(frame_id="camera")
     old.stamp.sec = 20 - 6  # older than replay_window_s (5 s) before our newest image
     run(node, "/drone_1/mash/query", auth.sign(conversions.query_to_msg(query, old, "drone_1",
                                                                         6)))
     assert node.drops.counts[("drone_1", "auth: stale")] == 1
-    assert node.stats["answers_sent"] == 1
+    assert node.stats.answers_sent == 1
 
 
 def test_heartbeats_must_be_signed_and_newer(nodes):

@@ -110,9 +110,9 @@ def delivered(node, topic, raw) -> int:
 def test_big_endian_rgb8_image_is_used(node):
     msg = valid_image(10)
     msg.is_bigendian = 1  # 8-bit channels: byte order means nothing; cv_bridge crashed on it
-    frames = node.stats["frames"]
+    frames = node.stats.frames
     assert delivered(node, CAMERA, serialize_message(msg)) == 0
-    assert node.stats["frames"] == frames + 1
+    assert node.stats.frames == frames + 1
 
 
 @st.composite
@@ -138,9 +138,9 @@ def images(draw):
 @FUZZ
 @given(msg=images())
 def test_fuzzed_images(node, msg):
-    frames = node.stats["frames"]
+    frames = node.stats.frames
     drops = delivered(node, CAMERA, serialize_message(msg))
-    assert drops + (node.stats["frames"] - frames) == 1  # used, or dropped once
+    assert drops + (node.stats.frames - frames) == 1  # used, or dropped once
 
 
 def query_fields(draw, valid: QueryMap) -> QueryMap:
@@ -171,9 +171,9 @@ def test_fuzzed_queries(node, data):
     valid = conversions.query_to_msg(query, header(stamp), "drone_1", 1,
                                      data.draw(st.sampled_from(["int8", "float16", "float32"])))
     msg = query_fields(data.draw, valid)
-    answered, held = node.stats["answers_sent"], len(node.held_queries)
+    answered, held = node.stats.answers_sent, len(node.held_queries)
     drops = delivered(node, "/drone_1/mash/query", msg)
-    assert drops + (node.stats["answers_sent"] - answered) + (len(node.held_queries) - held) == 1
+    assert drops + (node.stats.answers_sent - answered) + (len(node.held_queries) - held) == 1
 
 
 @FUZZ
@@ -212,7 +212,7 @@ def test_fuzzed_answers_reach_fusion_or_are_dropped(node, data):
     msg.source_cell = pick("source_cell", cell_index, cell_index[:-1])
     msg.confidence = [confidence] * pick("lengths", count, count + 1)
     msg.data = raw[payload][:1 << 20]
-    fused, used = node.stats["fused"], node.stats["answers_used"]
+    fused, used = node.stats.fused, node.stats.answers_used
     delivered(node, "/drone_0/mash/patches", msg)
     # a second, valid answer from every peer completes the frame: fusion runs on what passed
     answer = conversions.PatchSet(np.arange(4), np.arange(4), np.full(4, 0.9, np.float32),
@@ -220,8 +220,8 @@ def test_fuzzed_answers_reach_fusion_or_are_dropped(node, data):
     for peer in PEERS:
         reply = conversions.patches_to_msg(answer, header(stamp), peer, "drone_0", sequence)
         delivered(node, "/drone_0/mash/patches", reply)
-    assert node.stats["fused"] == fused + 1
-    assert node.stats["answers_used"] == used + len(PEERS)
+    assert node.stats.fused == fused + 1
+    assert node.stats.answers_used == used + len(PEERS)
 
 
 @FUZZ
