@@ -70,8 +70,9 @@ class _Recorder:
         self.args, self.kwargs = args, kwargs
 
 
-def test_launch_file_builds_its_nodes_from_the_plan(monkeypatch):
+def test_launch_file_builds_its_nodes_from_the_plan(monkeypatch, tmp_path):
     """Executes launch/swarm.launch.py with stand-ins for launch/launch_ros (not on PyPI)."""
+    monkeypatch.setenv("ROS_HOME", str(tmp_path))  # the launch file makes its key here
     launch = types.ModuleType("launch")
     launch.LaunchDescription = lambda entities: entities
     actions = types.ModuleType("launch.actions")
@@ -107,6 +108,8 @@ def test_launch_file_builds_its_nodes_from_the_plan(monkeypatch):
                for n in nodes)
     params_file, overrides = nodes[0].kwargs["parameters"]
     assert params_file.endswith("swarm.yaml") and overrides["targets"] == ["drone_1"]
+    key = tmp_path / "mash_swarm.key"  # authentication on by default, key made on launch
+    assert overrides["swarm_key_file"] == str(key) and key.stat().st_mode & 0o077 == 0
 
 
 def test_authentication_is_on_by_default_with_a_key_made_on_start(tmp_path, monkeypatch):
