@@ -104,6 +104,9 @@ def test_intake_refuses_newcomers_to_a_full_queue_and_keeps_arrival_order():
     assert intake.take() == [("flood", 1), ("peer", "a"), ("flood", 2), ("peer", "b"),
                              ("camera", "i2"), ("camera", "i3")]
     assert intake.take() == [] and intake.offer("flood", 4)
+    assert intake.offer("cam", 1, keep_latest=True, capacity=1)
+    assert intake.offer("cam", 2, keep_latest=True, capacity=1)
+    assert intake.take() == [("flood", 4), ("cam", 2)]
 
 
 def test_cpu_account_splits_core_from_the_rest():

@@ -121,8 +121,8 @@ class DroneNode(Node):
         self.stats = NodeStats()
 
         self.inbox_ready = self.create_guard_condition(self.process_inbox)
-        # the network path: a node of its own, spun in its own thread (main()); no global
-        # arguments, or `-r __node:=mash` would give it this node's name
+        # the network path: a node of its own, spun in its own thread (nodes.lifecycle); no
+        # global arguments, or `-r __node:=mash` would give it this node's name
         self.intake = Node("mash_intake", namespace=self.get_namespace(), context=self.context,
                            use_global_arguments=False, start_parameter_services=False)
 
@@ -135,16 +135,16 @@ class DroneNode(Node):
         self.answer_pubs = {p: self.create_publisher(SegPatches, topics.of(p, topics.PATCHES),
                                                      qos.EXCHANGE) for p in self.peers}
         for peer in self.peers:
-            subscribe(QueryMap, topics.of(peer, topics.QUERY), peer, qos.EXCHANGE)
-            subscribe(BandwidthReport, topics.of(peer, topics.BANDWIDTH), peer, qos.OUTPUT)
+            subscribe(QueryMap, topics.of(peer, topics.QUERY), peer, qos.INTAKE)
+            subscribe(BandwidthReport, topics.of(peer, topics.BANDWIDTH), peer, qos.INTAKE)
         if self.is_target:
             self.query_pub = self.create_publisher(QueryMap, topics.QUERY, qos.EXCHANGE)
-            subscribe(SegPatches, topics.PATCHES, "unknown", qos.EXCHANGE)
+            subscribe(SegPatches, topics.PATCHES, "unknown", qos.INTAKE)
             self.seg_pub = self.create_publisher(Image, topics.SEGMENTATION, qos.OUTPUT)
             self.color_pub = self.create_publisher(Image, topics.SEGMENTATION_COLOR,
-                                               qos.OUTPUT)
+                                                   qos.OUTPUT)
             self.single_pub = self.create_publisher(Image, topics.SEGMENTATION_SINGLE,
-                                                qos.OUTPUT)
+                                                    qos.OUTPUT)
             if self.params.publish_visualisation:
                 self.conf_pub = self.create_publisher(Image, topics.CONFIDENCE, qos.OUTPUT)
         self.bandwidth_pub = self.create_publisher(BandwidthReport, topics.BANDWIDTH,
@@ -293,7 +293,8 @@ class DroneNode(Node):
             peer = msg.source_id if self.liveness.known(msg.source_id) else "unknown"
         if kind is not Image and not self.authentic(msg, peer):
             return
-        if self.inbox.offer((kind.__name__, peer), (received, msg), keep_latest=kind is Image):
+        if self.inbox.offer((kind.__name__, peer), (received, msg), keep_latest=kind is Image,
+                            capacity=CAMERA_QUEUE if kind is Image else None):
             self.inbox_ready.trigger()
         else:
             self.drop(peer, f"{kind.__name__}: queue full",

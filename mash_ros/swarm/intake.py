@@ -28,12 +28,13 @@ class Intake:
         self._counts: dict = {}
         self._superseded: dict = {}   # key -> items a keep_latest offer pushed out
 
-    def offer(self, key, item, keep_latest: bool = False) -> bool:
+    def offer(self, key, item, keep_latest: bool = False, capacity: int | None = None) -> bool:
         """Queue ``item``; False if ``key``'s queue is full (and ``item`` was refused).
 
-        With ``keep_latest`` a full queue drops its oldest item instead (returns True)."""
+        With ``keep_latest`` a full queue drops its oldest item instead (returns True).
+        ``capacity`` overrides the queue's size for this key (e.g. fewer camera images)."""
         with self._lock:
-            if self._counts.get(key, 0) >= self.capacity:
+            if self._counts.get(key, 0) >= (capacity or self.capacity):
                 if not keep_latest:
                     return False
                 for queued in self._items:
