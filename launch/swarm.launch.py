@@ -8,16 +8,18 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from mash_ros.swarm.plan import LAUNCH_ARGUMENTS, build_plan
+from mash_ros.swarm.plan import LAUNCH_ARGUMENTS, build_plan, prepare_keys
 
 
 def _drone_nodes(context, *args, **kwargs):
     arguments = {arg.name: LaunchConfiguration(arg.name).perform(context)
                  for arg in LAUNCH_ARGUMENTS}
+    plan = build_plan(arguments)
+    prepare_keys(plan)  # authentication is on unless swarm_key_file:=none
     return [Node(package=spec.package, executable=spec.executable, name=spec.name,
                  namespace=spec.agent, parameters=[str(spec.params_file), spec.parameters],
                  output="screen", emulate_tty=True)
-            for spec in build_plan(arguments)]
+            for spec in plan]
 
 
 def generate_launch_description():

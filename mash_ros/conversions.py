@@ -8,7 +8,7 @@ exception type to catch, count and log.
 from __future__ import annotations
 
 import numpy as np
-from cv_bridge import CvBridge, CvBridgeError
+from cv_bridge import CvBridge
 from mash_msgs.msg import QueryMap, SegPatches
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -41,7 +41,7 @@ def query_to_msg(query: np.ndarray, header: Header, target_id: str, sequence: in
 def msg_to_query(msg: QueryMap) -> np.ndarray:
     """Validate a QueryMap and return its query as float32 [Q, Hs, Ws]."""
     if not msg.target_id:
-        raise WireFormatError("QueryMap without target_id")
+        raise WireFormatError("QueryMap without target_id", "ids")
     return codecs.decode_query(bytes(msg.data), np.asarray(msg.scale, dtype=np.float32),
                                msg.channels, msg.height, msg.width, msg.encoding)
 
@@ -66,7 +66,7 @@ def patches_to_msg(patch_set: PatchSet, header: Header, source_id: str, target_i
 def msg_to_patches(msg: SegPatches) -> PatchSet:
     """Validate a SegPatches message and return its arrays."""
     if not msg.source_id or not msg.target_id:
-        raise WireFormatError("SegPatches without source_id or target_id")
+        raise WireFormatError("SegPatches without source_id or target_id", "ids")
     height = codecs.check_dim("grid_height", msg.grid_height, 1, codecs.MAX_GRID_SIDE)
     width = codecs.check_dim("grid_width", msg.grid_width, 1, codecs.MAX_GRID_SIDE)
     cells = np.asarray(msg.cell_index, dtype=np.int64)
@@ -75,13 +75,13 @@ def msg_to_patches(msg: SegPatches) -> PatchSet:
     count = len(cells)
     if len(sources) != count or len(confidence) != count:
         raise WireFormatError(f"SegPatches lists disagree: {count} cells, {len(sources)} "
-                              f"source cells, {len(confidence)} confidences")
+                              f"source cells, {len(confidence)} confidences", "list lengths")
     if count and (cells.max() >= height * width or sources.max() >= height * width):
-        raise WireFormatError(f"cell index beyond the {height}x{width} grid")
+        raise WireFormatError(f"cell index beyond the {height}x{width} grid", "cell index")
     if len(np.unique(cells)) != count:
-        raise WireFormatError("SegPatches repeats a cell index")
+        raise WireFormatError("SegPatches repeats a cell index", "cell index")
     if not (np.isfinite(confidence).all() and (confidence >= 0).all() and (confidence <= 1).all()):
-        raise WireFormatError("confidences must be finite and in [0, 1]")
+        raise WireFormatError("confidences must be finite and in [0, 1]", "confidence")
     patches = codecs.decode_patches(bytes(msg.data), count, msg.num_classes, msg.patch_size,
                                     msg.encoding)
     return PatchSet(cells, sources, confidence, patches, (height, width))
@@ -90,30 +90,28 @@ def msg_to_patches(msg: SegPatches) -> PatchSet:
 # --- sensor_msgs/Image ------------------------------------------------------------------
 
 def _check_image(msg: Image) -> int:
-    """Validate an Image's geometry against its payload; returns channels per pixel."""
+    """Validate an Image's geometry against its payload; returns channels per pixel.
+
+    Every check raises WireFormatError with its own ``kind`` (the field that is wrong), so a
+    node logs each kind of bad image once and counts the rest.
+    """
     channels = _IMAGE_CHANNELS.get(msg.encoding)
     if channels is None:
         raise WireFormatError(f"image encoding {msg.encoding!r} not supported; "
-                              f"send one of {sorted(_IMAGE_CHANNELS)}")
+                              f"send one of {sorted(_IMAGE_CHANNELS)}", "encoding")
+    # One byte per channel: byte order means nothing, so both values are valid (a camera
+    # driver on a big-endian host may set it). Anything else is not a boolean.
+    if msg.is_bigendian not in (0, 1):
+        raise WireFormatError(f"is_bigendian={msg.is_bigendian} is not 0 or 1", "is_bigendian")
     codecs.check_dim("image height", msg.height, 1, MAX_IMAGE_SIDE)
     codecs.check_dim("image width", msg.width, 1, MAX_IMAGE_SIDE)
     row = msg.width * channels
     if msg.step < row:
-        raise WireFormatError(f"image step {msg.step} < width x channels = {row}")
+        raise WireFormatError(f"image step {msg.step} < width x channels = {row}", "step")
     if len(msg.data) != msg.step * msg.height:
-        raise WireFormatError(f"image payload has {len(msg.data)} bytes, "
-                              f"step {msg.step} x height {msg.height} = {msg.step * msg.height}")
+        raise WireFormatError(f"image payload has {len(msg.data)} bytes, step {msg.step} x "
+                              f"height {msg.height} = {msg.step * msg.height}", "payload size")
     return channels
-
-
-def _compact(msg: Image, channels: int) -> Image:
-    """Drop row padding (step > width * channels): cv_bridge reads rows as contiguous."""
-    row = msg.width * channels
-    if msg.step == row:
-        return msg
-    rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
-    return Image(header=msg.header, height=msg.height, width=msg.width, encoding=msg.encoding,
-                 is_bigendian=msg.is_bigendian, step=row, data=rows[:, :row].tobytes())
 
 
 def image_to_array(msg: Image, desired_encoding: str = "rgb8",
@@ -125,20 +123,30 @@ def image_to_array(msg: Image, desired_encoding: str = "rgb8",
 
     ``expected_size`` (H, W), when given, must match exactly unless ``resize``: resizing
     silently would change what the network sees and what the ground truth is aligned to.
+
+    Plain numpy, not cv_bridge: the encodings we accept are 8-bit, where a view of the bytes
+    is the whole conversion, and PyPI cv-bridge 1.13 calls NumPy-1-only APIs on some paths
+    (``is_bigendian=1`` raised AttributeError under NumPy 2 and killed a drone).
     """
     channels = _check_image(msg)
     if desired_encoding not in ("rgb8", "bgr8", "mono8"):
-        raise WireFormatError(f"cannot convert to {desired_encoding!r}")
+        raise WireFormatError(f"cannot convert to {desired_encoding!r}", "encoding")
     if (channels == 1) != (desired_encoding == "mono8"):
-        raise WireFormatError(f"cannot convert a {msg.encoding} image to {desired_encoding}")
-    try:
-        array = _BRIDGE.imgmsg_to_cv2(_compact(msg, channels), desired_encoding="passthrough")
-    except (CvBridgeError, TypeError, ValueError) as err:
-        raise WireFormatError(f"cv_bridge could not convert the image: {err}") from err
+        raise WireFormatError(f"cannot convert a {msg.encoding} image to {desired_encoding}",
+                              "encoding")
+    if expected_size is not None and not resize \
+            and (msg.height, msg.width) != tuple(expected_size):
+        raise WireFormatError(f"image is {msg.height}x{msg.width}, the model expects "
+                              f"{expected_size[0]}x{expected_size[1]} (set resize_images to "
+                              f"resize)", "size")
+    rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
+    pixels = rows[:, :msg.width * channels]  # drop row padding (step > width * channels)
     if channels > 1:
-        array = color_to_rgb(array, msg.encoding)
-        array = array[..., ::-1] if desired_encoding == "bgr8" else array
-    return np.ascontiguousarray(fit_to_model(array, expected_size, resize))
+        pixels = color_to_rgb(pixels.reshape(msg.height, msg.width, channels), msg.encoding)
+        if desired_encoding == "bgr8":
+            pixels = pixels[..., ::-1]
+    # writable, contiguous, not a view of the message
+    return fit_to_model(pixels, expected_size, resize).copy(order="C")
 
 
 def array_to_image(array: np.ndarray, encoding: str, header: Header | None = None) -> Image:

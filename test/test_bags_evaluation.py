@@ -13,6 +13,7 @@ from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
 from mash_ros.bags.evaluation import evaluate_recording
 from mash_ros.bags.groundtruth import camera_stamps
+from mash_ros.bags.identity import marker_frame_id
 from mash_ros.bags.images import image_array
 from mash_ros.bags.offline import evaluate_offline, swarm_outputs
 from mash_ros.bags.reader import BagFile
@@ -44,17 +45,18 @@ def checkpoint(tiny, tmp_path_factory, varied_checkpoint):
     return varied_checkpoint(tmp_path_factory.mktemp("model") / "mash_cpu.pt", tiny[0])
 
 
-def write_recording(bag, checkpoint, out, drop=(), markers=True):
-    """What mash-record would hold after a perfect live run: the offline outputs, stamped."""
+def write_recording(bag, checkpoint, out, drop=(), markers=True, digests=True):
+    """What mash-record would hold after a perfect live run: the offline outputs, stamped;
+    markers as mash-replay publishes them (``digests=False``: as older versions did)."""
     ts = typestore()
     T = ts.types
     model, cfg, _ = load_checkpoint(checkpoint)
     agent = MashAgent(model, cfg)
 
-    def header(stamp):
+    def header(stamp, frame_id="cam"):
         sec, nanosec = divmod(stamp, 1_000_000_000)
         return T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](
-            sec=sec, nanosec=nanosec), frame_id="cam")
+            sec=sec, nanosec=nanosec), frame_id=frame_id)
 
     def image(stamp, ids):
         return ts.serialize_cdr(T["sensor_msgs/msg/Image"](
@@ -72,8 +74,11 @@ def write_recording(bag, checkpoint, out, drop=(), markers=True):
                 stamp = snap.cameras[target][0]
                 log += 1_000_000
                 if markers:
+                    camera = snap.cameras[target][1]
+                    frame_id = (marker_frame_id(camera.topic, camera.raw) if digests
+                                else camera.topic)
                     marker = T["sensor_msgs/msg/TimeReference"](
-                        header=header(stamp), time_ref=T["builtin_interfaces/msg/Time"](
+                        header=header(stamp, frame_id), time_ref=T["builtin_interfaces/msg/Time"](
                             sec=log // 10**9 - 1, nanosec=log % 10**9), source=target)
                     writer.write(layout.MARKERS, layout.MARKER_TYPE, log,
                                  ts.serialize_cdr(marker, layout.MARKER_TYPE))
@@ -163,3 +168,32 @@ def test_input_without_ground_truth_needs_the_flag(tiny, checkpoint, tmp_path):
     report = evaluate_recording(tmp_path / "airsim", recording, ground_truth=False).report
     assert report["complete"] and report["metrics"] is None
     assert np.isclose(report["latency_ms"]["mean"], 1000.0)
+
+
+def test_a_recording_of_another_bag_with_the_same_stamps_is_refused(tiny, checkpoint, tmp_path):
+    """The issue's case: another city, exported with the same start time and period, so every
+    stamp matches; its recording scored against this bag's ground truth gave nonsense."""
+    from mash_ros.sim.writer import generate_split
+
+    split, bag = tiny
+    other_split = generate_split(tmp_path / "other", "test", 3, seed=8, cfg=TINY,
+                                 progress=False)
+    other_bag = export_bag(other_split, tmp_path / "other_bag", "mcap")
+    with BagFile(bag) as a, BagFile(other_bag) as b:
+        assert camera_stamps(a, layout.find_cameras(a.topics)) == \
+            camera_stamps(b, layout.find_cameras(b.topics))
+    recording = write_recording(other_bag, checkpoint, tmp_path / "rec")
+    with pytest.raises(BagError, match="was not made from") as err:
+        evaluate_recording(bag, recording)
+    assert "9 of the 9 camera images" in str(err.value)
+    out = tmp_path / "report.json"
+    assert evaluate_bag.main([str(bag), str(recording), "--out", str(out), "--quiet"]) == 2
+    assert not out.exists()
+    assert evaluate_recording(other_bag, recording).report["complete"]  # its own bag: fine
+
+
+def test_markers_of_an_older_replay_cannot_be_checked_and_say_so(tiny, checkpoint, tmp_path):
+    split, bag = tiny
+    recording = write_recording(bag, checkpoint, tmp_path / "rec", digests=False)
+    report = evaluate_recording(bag, recording).report
+    assert any("without image digests" in p for p in report["problems"])

@@ -131,7 +131,8 @@ def test_writer_round_trip_with_mash_msgs(tmp_path, storage):
     msg = Report(header=Header(stamp=Time(sec=3, nanosec=4), frame_id=""), agent_id="drone_1",
                  window_s=1.0, frames=7, raw_image_bytes=99,
                  topics=[Row(topic="mash/query", direction=0, messages=7, bytes=700,
-                             bytes_per_frame=100.0, bytes_per_second=70.0)])
+                             bytes_per_frame=100.0, bytes_per_second=70.0)],
+                 mac=np.zeros(0, np.uint8))
     raw = ts.serialize_cdr(msg, "mash_msgs/msg/BandwidthReport")
     with BagWriter(tmp_path / "out", storage) as writer:
         writer.write("/drone_1/mash/bandwidth", "mash_msgs/msg/BandwidthReport", 5, raw)

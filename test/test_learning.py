@@ -81,6 +81,33 @@ def test_corrupt_or_mismatched_weights_fail_clearly(tmp_path, tiny_cfg):
         load_checkpoint(path)
 
 
+def test_model_cards_are_checked_against_the_schema(tmp_path, tiny_cfg):
+    """A card with only a sha256 (it used to end in a KeyError traceback) or with a field of
+    the wrong type is one ModelFileError naming the card and every problem."""
+    import pathlib
+
+    from mash_ros.core.card_schema import card_problems
+
+    path = tmp_path / "m.pt"
+    card = save_checkpoint(path, build_model(tiny_cfg, "mash"), tiny_cfg, "mash")
+    assert card_problems(card) == []
+    for bundled in pathlib.Path(__file__).parents[1].glob("models/*.json"):
+        assert card_problems(json.loads(bundled.read_text())) == [], bundled
+    path.with_suffix(".json").write_text(json.dumps({"sha256": card["sha256"]}))
+    with pytest.raises(ModelFileError) as err:
+        load_checkpoint(path)
+    assert str(err.value) == (f"{path.with_suffix('.json')}: not a valid model card: missing "
+                              f"format, kind, preset, classes, input_size, config")
+    path.with_suffix(".json").write_text(json.dumps({**card, "classes": "road",
+                                                     "sha256": "abc"}))
+    with pytest.raises(ModelFileError, match="classes must be a list of class names; sha256 "
+                                             "must be the weights file's sha256"):
+        load_checkpoint(path)
+    path.with_suffix(".json").write_text("[1, 2]")
+    with pytest.raises(ModelFileError, match="not an object"):
+        load_checkpoint(path)
+
+
 def test_distributed_evaluation_matches_dense_with_exact_codecs(tiny_data, tiny_cfg):
     torch.manual_seed(0)
     model = build_model(tiny_cfg.replace(confidence_threshold=0.0), "mash").eval()

@@ -70,8 +70,9 @@ class _Recorder:
         self.args, self.kwargs = args, kwargs
 
 
-def test_launch_file_builds_its_nodes_from_the_plan(monkeypatch):
+def test_launch_file_builds_its_nodes_from_the_plan(monkeypatch, tmp_path):
     """Executes launch/swarm.launch.py with stand-ins for launch/launch_ros (not on PyPI)."""
+    monkeypatch.setenv("ROS_HOME", str(tmp_path))  # the launch file makes its key here
     launch = types.ModuleType("launch")
     launch.LaunchDescription = lambda entities: entities
     actions = types.ModuleType("launch.actions")
@@ -107,3 +108,51 @@ def test_launch_file_builds_its_nodes_from_the_plan(monkeypatch):
                for n in nodes)
     params_file, overrides = nodes[0].kwargs["parameters"]
     assert params_file.endswith("swarm.yaml") and overrides["targets"] == ["drone_1"]
+    key = tmp_path / "mash_swarm.key"  # authentication on by default, key made on launch
+    assert overrides["swarm_key_file"] == str(key) and key.stat().st_mode & 0o077 == 0
+
+
+def test_authentication_is_on_by_default_with_a_key_made_on_start(tmp_path, monkeypatch):
+    from mash_ros.swarm.keyfile import load_key
+    from mash_ros.swarm.plan import prepare_keys
+
+    monkeypatch.setenv("ROS_HOME", str(tmp_path / "ros_home"))
+    plan = build_plan({"num_agents": "2"})
+    key_file = tmp_path / "ros_home" / "mash_swarm.key"
+    assert {spec.parameters["swarm_key_file"] for spec in plan} == {str(key_file)}
+    prepare_keys(plan)
+    key = load_key(key_file)
+    prepare_keys(plan)  # an existing key is kept: drones restarted later still verify
+    assert load_key(key_file) == key
+    assert build_plan({"swarm_key_file": "none"})[0].parameters["swarm_key_file"] == ""
+    mine = str(tmp_path / "mine.key")
+    assert build_plan({"swarm_key_file": mine})[0].parameters["swarm_key_file"] == mine
+
+
+def test_given_parameters_unknown_or_mistyped_are_named():
+    from mash_ros.swarm.params import check_given
+
+    defaults = {name: value for name, (value, _) in load_defaults().items()}
+    assert check_given({"deadline_s": 0.3, "agents": ["a"], "targets": [], "use_sim_time": True,
+                        "qos_overrides./x.subscription.depth": 3}, defaults) == []
+    problems = check_given({"dedline_s": 0.5, "deadline_s": 1, "cell_budget": "abc",
+                            "publish_visualisation": 1, "agents": [1, 2]}, defaults)
+    assert problems == [
+        "agents must be of type string list, got list [1, 2]",
+        "cell_budget must be of type integer, got string 'abc'",
+        "deadline_s must be of type double, got integer 1 (write 1.0)",
+        "unknown parameter 'dedline_s' (did you mean 'deadline_s'?)",
+        "publish_visualisation must be of type bool, got integer 1",
+    ]
+
+
+def test_runtime_changes_are_checked_and_only_runtime_parameters_change():
+    from mash_ros.swarm.params import with_runtime_changes
+
+    params = from_mapping({name: value for name, (value, _) in load_defaults().items()})
+    changed = with_runtime_changes(params, {"deadline_s": 0.2, "fusion": "hard"})
+    assert changed.deadline_s == 0.2 and changed.fusion == "hard" and params.deadline_s == 0.5
+    with pytest.raises(ValueError, match="read-only while running: preset"):
+        with_runtime_changes(params, {"preset": "paper", "deadline_s": 0.2})
+    with pytest.raises(ValueError, match="deadline_s must be > 0"):
+        with_runtime_changes(params, {"deadline_s": 0.0})

@@ -16,6 +16,7 @@ import numpy as np
 from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
 from mash_ros.bags.groundtruth import camera_images, camera_stamps, read_ground_truth
+from mash_ros.bags.identity import foreign_images
 from mash_ros.bags.images import CAMERA_ENCODINGS, image_array
 from mash_ros.bags.reader import BagFile
 from mash_ros.bags.recording import node_reports, read_recording
@@ -114,7 +115,8 @@ def evaluate_recording(input_bag: str | Path, recording: str | Path, *,
     with BagFile(input_bag) as src:
         src.validate()
         cameras = find_cameras_or_fail(src, camera_regex, camera, remap)
-        stamps = camera_stamps(src, cameras)
+        input_digests: dict = {}
+        stamps = camera_stamps(src, cameras, input_digests)
         truth = read_ground_truth(src, list(cameras)) if ground_truth else {}
         first = next(src.messages([next(iter(cameras.values()))]))
         image = image_array(src.deserialize(first), f"{src.path}, {first.topic}",
@@ -151,6 +153,13 @@ def evaluate_recording(input_bag: str | Path, recording: str | Path, *,
                            f"{', '.join(agents)})")
         rec = read_recording(rec_bag, on_output,
                              wanted=lambda agent, stamp: stamp in frames.get(agent, ()))
+    foreign = foreign_images(rec.marker_digests, input_digests)
+    if foreign:
+        agent, stamp = foreign[0]
+        raise BagError(f"{recording} was not made from {input_bag}: {len(foreign)} of the "
+                       f"{len(rec.marker_digests)} camera images its replay markers name are "
+                       f"not this bag's (first: {agent} at stamp {stamp} ns); evaluate it "
+                       f"against the bag it was replayed from")
     # what was replayed, and so expected to have an output
     if rec.has_markers:
         expected = {(a, s) for (a, s) in rec.markers if a in agents and s in frames.get(a, ())}
@@ -180,6 +189,9 @@ def evaluate_recording(input_bag: str | Path, recording: str | Path, *,
     if not rec.has_markers:
         problems.append("no /mash_replay/frames markers in the recording: latency unknown, "
                         "every camera image of the input bag counted as replayed")
+    elif len(rec.marker_digests) < len(rec.markers):
+        problems.append("replay markers without image digests (an older mash-replay): cannot "
+                        "check that the recording belongs to this input bag")
     metrics = score.summary() if truth else None
     report = {
         "input_bag": str(input_bag), "recording": str(recording),

@@ -12,6 +12,7 @@ import numpy as np
 from mash_ros.bags import layout
 from mash_ros.bags.cdr import header_stamp_ns
 from mash_ros.bags.errors import BagError
+from mash_ros.bags.identity import image_digest
 from mash_ros.bags.images import CAMERA_ENCODINGS, image_array
 from mash_ros.bags.reader import BagFile
 
@@ -74,12 +75,17 @@ def read_ground_truth(bag: BagFile, agents: list[str]) -> dict[int, GroundTruth]
     return truth
 
 
-def camera_stamps(bag: BagFile, cameras: dict[str, str]) -> dict[str, list[int]]:
-    """{agent: header stamps of its camera images, in record order}."""
+def camera_stamps(bag: BagFile, cameras: dict[str, str],
+                  digests: dict | None = None) -> dict[str, list[int]]:
+    """{agent: header stamps of its camera images, in record order}; fills ``digests``
+    (if given) with {(agent, stamp): image digest} (mash_ros.bags.identity)."""
     topic_agent = {topic: agent for agent, topic in cameras.items()}
     stamps: dict[str, list[int]] = {agent: [] for agent in cameras}
     for msg in bag.messages(topic_agent):
-        stamps[topic_agent[msg.topic]].append(header_stamp_ns(msg.raw))
+        agent, stamp = topic_agent[msg.topic], header_stamp_ns(msg.raw)
+        stamps[agent].append(stamp)
+        if digests is not None:
+            digests.setdefault((agent, stamp), image_digest(bytes(msg.raw)))
     return stamps
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from mash_ros.bags.errors import BagError
+from mash_ros.swarm import topics
 
 CAMERA_REGEX = r"^/airsim_node/(?P<agent>[^/]+)/(?P<camera>[^/]+)/Scene$"
 DEFAULT_CAMERA = "front_center"
@@ -21,16 +22,23 @@ GT_DRONE_DEPTH = "/mash_gt/{agent}/depth"       # 32FC1, every drone's un-obstru
 GT_RGB_CLEAN = "/mash_gt/rgb_clean"             # bgr8, the target's view without obstruction
 GT_TOPICS = (GT_TARGET, GT_LABELS, GT_MASK)
 
-FUSED = "/{agent}/mash/segmentation"
-SINGLE = "/{agent}/mash/segmentation_single"
-QUERY = "/{agent}/mash/query"
-PATCHES = "/{agent}/mash/patches"
-BANDWIDTH = "/{agent}/mash/bandwidth"
-OUTPUT_REGEX = r"^/(?P<agent>[^/]+)/mash/segmentation$"
+# the drones' topics (names from mash_ros.swarm.topics), as patterns over the agent
+FUSED = topics.of("{agent}", topics.SEGMENTATION)
+SINGLE = topics.of("{agent}", topics.SEGMENTATION_SINGLE)
+QUERY = topics.of("{agent}", topics.QUERY)
+PATCHES = topics.of("{agent}", topics.PATCHES)
+BANDWIDTH = topics.of("{agent}", topics.BANDWIDTH)
+OUTPUT_REGEX = "^" + re.escape(FUSED).replace(re.escape("{agent}"), "(?P<agent>[^/]+)") + "$"
+# what mash-record takes from every drone: the outputs and the exchange
+RECORDED = (topics.SEGMENTATION, topics.SEGMENTATION_SINGLE, topics.QUERY, topics.PATCHES,
+            topics.BANDWIDTH)
+RECORDED_REGEX = (r"^/(?P<agent>[^/]+)/(?P<name>"
+                  + "|".join(re.escape(name) for name in RECORDED) + ")$")
 
 # Written by mash-replay: one sensor_msgs/TimeReference per camera image it publishes,
 # header.stamp = the image's stamp, time_ref = wall-clock publish time, source = the agent,
-# header.frame_id = WARMUP for warm-up images (not part of the bag's frames).
+# header.frame_id = WARMUP for warm-up images (not part of the bag's frames), else the camera
+# topic and the digest of the image (mash_ros.bags.identity).
 MARKERS = "/mash_replay/frames"
 WARMUP = "warmup"
 # Written by mash-record: std_msgs/String JSON {"topics": {topic: messages}, "path": …}.
@@ -56,7 +64,7 @@ def parse_remaps(values: list[str]) -> dict[str, str]:
 
 def target_agent(index: int) -> str:
     """Agent name of the target index in ``/mash_gt/target`` (the simulator's naming)."""
-    return f"drone_{index}"
+    return topics.agent_name(index)
 
 
 def natural_key(name: str):

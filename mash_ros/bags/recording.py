@@ -15,12 +15,14 @@ import numpy as np
 
 from mash_ros.bags import layout
 from mash_ros.bags.cdr import header_stamp_ns
+from mash_ros.bags.identity import marker_digest
 from mash_ros.bags.images import image_array
 from mash_ros.bags.reader import BagFile
+from mash_ros.swarm import topics
 
-_TOPIC = re.compile(r"^/(?P<agent>[^/]+)/mash/(?P<kind>segmentation|segmentation_single|query|"
-                    r"patches|bandwidth)$")
-_KIND = {"segmentation": "fused", "segmentation_single": "single"}
+_TOPIC = re.compile(layout.RECORDED_REGEX)
+_KIND = {topics.SEGMENTATION: "fused", topics.SEGMENTATION_SINGLE: "single",
+         topics.QUERY: "query", topics.PATCHES: "patches", topics.BANDWIDTH: "bandwidth"}
 
 # on_output(kind "fused" | "single", agent, stamp ns, record time ns, uint8 ids [H, W])
 OutputCallback = Callable[[str, str, int, int, np.ndarray], None]
@@ -33,6 +35,7 @@ class Recording:
         default_factory=lambda: {"fused": {}, "single": {}})     # (agent, stamp) -> record ns
     duplicates: int = 0                                          # repeated (agent, stamp)
     markers: dict[tuple[str, int], int] = field(default_factory=dict)  # -> publish wall ns
+    marker_digests: dict[tuple[str, int], str] = field(default_factory=dict)  # -> image digest
     marker_repeats: int = 0                                      # images re-sent by the replay
     warmup_markers: int = 0
     has_markers: bool = False
@@ -62,11 +65,14 @@ def read_recording(bag: BagFile, on_output: OutputCallback,
                 rec.marker_repeats += 1
             else:
                 rec.markers[key] = published
+                digest = marker_digest(marker.header.frame_id)
+                if digest is not None:
+                    rec.marker_digests[key] = digest
             continue
         match = _TOPIC.match(msg.topic)
         if not match:
             continue
-        agent, kind = match["agent"], match["kind"]
+        agent, kind = match["agent"], _KIND[match["name"]]
         if kind == "bandwidth":
             rec.bandwidth_reports[agent] = bag.deserialize(msg)
             continue
@@ -74,7 +80,6 @@ def read_recording(bag: BagFile, on_output: OutputCallback,
         if kind in ("query", "patches"):
             rec.wire[kind].append((agent, stamp, len(msg.raw)))
             continue
-        kind = _KIND[kind]
         if agent not in agents and kind == "single":
             continue
         seen = rec.received[kind]

@@ -13,6 +13,7 @@ import pathlib
 
 import torch
 
+from mash_ros.core.card_schema import card_problems
 from mash_ros.core.classes import SCENE_CLASSES
 from mash_ros.core.config import MashConfig
 from mash_ros.core.models import MODEL_KINDS, build_model
@@ -81,6 +82,9 @@ def load_checkpoint(path: str | pathlib.Path, expected_kind: str | None = None,
     if not path.is_file():
         raise ModelFileError(f"weights file {path} does not exist")
     card = read_card(path)
+    problems = card_problems(card)
+    if problems:
+        raise ModelFileError(f"{card_path(path)}: not a valid model card: {'; '.join(problems)}")
     actual = sha256_file(path)
     if card.get("sha256") != actual:
         raise ModelFileError(f"{path}: sha256 {actual[:12]}… does not match its model card "

@@ -35,7 +35,16 @@ PROBABILITY_SLACK = 1e-3   # float16 rounding may step slightly outside [0, 1]
 
 
 class WireFormatError(ValueError):
-    """A message payload is malformed: wrong size, unknown encoding, non-finite or absurd."""
+    """A message payload is malformed: wrong size, unknown encoding, non-finite or absurd.
+
+    ``kind`` names the check that failed ("payload size", "encoding", ...) without the values
+    that failed it: nodes count and log drops per kind, so the set of kinds must stay small
+    whatever a sender puts in its messages (the message text carries the values).
+    """
+
+    def __init__(self, message: str, kind: str = "malformed"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class QueryEncoding(enum.IntEnum):
@@ -67,12 +76,13 @@ def _enum(kind, value):
             return kind[value.upper()]
         except KeyError:
             raise WireFormatError(f"unknown {kind.__name__} {value!r}; "
-                                  f"known: {[e.name.lower() for e in kind]}") from None
+                                  f"known: {[e.name.lower() for e in kind]}",
+                                  "encoding") from None
     try:
         return kind(int(value))
     except ValueError:
         raise WireFormatError(f"unknown {kind.__name__} {value!r}; "
-                              f"known: {[int(e) for e in kind]}") from None
+                              f"known: {[int(e) for e in kind]}", "encoding") from None
 
 
 def query_encoding(value) -> QueryEncoding:
@@ -89,7 +99,7 @@ def check_dim(name: str, value: int, low: int, high: int) -> int:
     """Return ``value`` as int, or raise WireFormatError when outside [low, high]."""
     value = int(value)
     if not low <= value <= high:
-        raise WireFormatError(f"{name}={value} outside [{low}, {high}]")
+        raise WireFormatError(f"{name}={value} outside [{low}, {high}]", name)
     return value
 
 
@@ -97,9 +107,9 @@ def _finite_array(values, what: str, layout: str) -> np.ndarray:
     """float32 array of the rank ``layout`` names, all finite, else WireFormatError."""
     values = np.asarray(values, dtype=np.float32)
     if values.ndim != layout.count(",") + 1:
-        raise WireFormatError(f"{what} must be {layout}, got shape {values.shape}")
+        raise WireFormatError(f"{what} must be {layout}, got shape {values.shape}", "shape")
     if not np.isfinite(values).all():
-        raise WireFormatError(f"{what} contain NaN or Inf")
+        raise WireFormatError(f"{what} contain NaN or Inf", "non-finite")
     return values
 
 
@@ -144,22 +154,24 @@ def decode_query(data: bytes, scale, channels: int, height: int, width: int,
     expected = count * _QUERY_ITEMSIZE[enc]
     if len(data) != expected:
         raise WireFormatError(f"query payload has {len(data)} bytes, {channels}x{height}x{width} "
-                              f"{enc.name.lower()} needs {expected}")
+                              f"{enc.name.lower()} needs {expected}", "payload size")
     shape = (channels, height, width)
     if enc == QueryEncoding.INT8:
         scale = np.asarray(scale, dtype=np.float32)
         if scale.shape != (channels,):
-            raise WireFormatError(f"int8 query needs {channels} scales, got {scale.size}")
+            raise WireFormatError(f"int8 query needs {channels} scales, got {scale.size}",
+                                  "scales")
         if not (np.isfinite(scale).all() and (scale >= 0).all()):
-            raise WireFormatError("int8 query scales must be finite and non-negative")
+            raise WireFormatError("int8 query scales must be finite and non-negative", "scales")
         values = np.frombuffer(data, dtype=np.int8).reshape(shape)
         return values.astype(np.float32) * scale[:, None, None]
     if len(scale):
-        raise WireFormatError(f"{enc.name.lower()} query must carry no scales, got {len(scale)}")
+        raise WireFormatError(f"{enc.name.lower()} query must carry no scales, got {len(scale)}",
+                              "scales")
     dtype = "<f4" if enc == QueryEncoding.FLOAT32 else "<f2"
     values = np.frombuffer(data, dtype=dtype).reshape(shape).astype(np.float32)
     if not np.isfinite(values).all():
-        raise WireFormatError("query payload contains NaN or Inf")
+        raise WireFormatError("query payload contains NaN or Inf", "non-finite")
     return values
 
 
@@ -175,7 +187,7 @@ def _top1_prob_bits(classes: int) -> int:
     """Bits of a top1 byte left for the probability once bit_length(C - 1) hold the class."""
     if classes > MAX_TOP1_CLASSES:
         raise WireFormatError(f"top1 patches hold at most {MAX_TOP1_CLASSES} classes, "
-                              f"not {classes}")
+                              f"not {classes}", "num_classes")
     return 8 - (classes - 1).bit_length()
 
 
@@ -197,7 +209,8 @@ def _decode_top1(data: bytes, count: int, classes: int, patch: int) -> np.ndarra
     raw = np.frombuffer(data, dtype=np.uint8).reshape(count, patch, patch)
     top = (raw >> prob_bits).astype(np.int64)
     if top.size and top.max() >= classes:
-        raise WireFormatError(f"top1 payload names class {int(top.max())} of {classes}")
+        raise WireFormatError(f"top1 payload names class {int(top.max())} of {classes}",
+                              "payload values")
     floor = 1.0 / classes
     p = floor + (raw & levels).astype(np.float32) / levels * (1.0 - floor)  # [n,P,P]
     rest = (1.0 - p) / max(classes - 1, 1)
@@ -231,7 +244,8 @@ def decode_patches(data: bytes, count: int, classes: int, patch: int, encoding) 
     expected = patch_payload_bytes(count, classes, patch, enc)
     if len(data) != expected:
         raise WireFormatError(f"patch payload has {len(data)} bytes, {count} patches of "
-                              f"{classes}x{patch}x{patch} {enc.name.lower()} need {expected}")
+                              f"{classes}x{patch}x{patch} {enc.name.lower()} need {expected}",
+                              "payload size")
     shape = (count, classes, patch, patch)
     if enc == PatchEncoding.TOP1:
         return _decode_top1(data, count, classes, patch)
@@ -239,10 +253,11 @@ def decode_patches(data: bytes, count: int, classes: int, patch: int, encoding) 
         return np.frombuffer(data, dtype=np.uint8).reshape(shape).astype(np.float32) / 255.0
     values = np.frombuffer(data, dtype="<f2").reshape(shape).astype(np.float32)
     if not np.isfinite(values).all():
-        raise WireFormatError("patch payload contains NaN or Inf")
+        raise WireFormatError("patch payload contains NaN or Inf", "non-finite")
     low, high = values.min(initial=0.0), values.max(initial=0.0)
     if low < -PROBABILITY_SLACK or high > 1 + PROBABILITY_SLACK:
-        raise WireFormatError("patch payload holds values outside [0, 1]: not probabilities")
+        raise WireFormatError("patch payload holds values outside [0, 1]: not probabilities",
+                              "payload values")
     return values
 
 

@@ -25,3 +25,10 @@ def reliable(depth: int = 10, latched: bool = False) -> QoSProfile:
 SENSOR = qos_profile_sensor_data
 EXCHANGE = reliable()
 OUTPUT = reliable()  # same settings today; a separate name so outputs can diverge from exchange
+# A drone's incoming queries, answers and heartbeats (its intake thread, mash_ros.swarm.intake):
+# deeper, because DDS drops the oldest unread sample when a keep-last history is full, and a
+# flood (of anything, oversized included: DDS stores a sample before any code of ours sees its
+# size) must not push a real one out before the intake thread, which may wait for a core on a
+# loaded machine, takes it. 100 samples hold a burst 10x the default's; the price is memory
+# when a flood of large messages arrives faster than the intake drains it (100 x their size).
+INTAKE = reliable(depth=100)

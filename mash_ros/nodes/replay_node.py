@@ -28,6 +28,7 @@ from std_msgs.msg import String
 
 from mash_ros.bags import layout
 from mash_ros.bags.cdr import header_stamp_ns
+from mash_ros.bags.identity import marker_frame_id
 from mash_ros.nodes import qos
 from mash_ros.nodes.message_types import message_class
 
@@ -126,7 +127,10 @@ class ReplayNode(Node):
             self._publish(self.pubs[topic], msg)
             stamp = stamp_ns
         marker = TimeReference(source=agent)
-        marker.header.frame_id = layout.WARMUP if stamp_ns is not None else topic
+        # a real frame's marker names the image it marks (topic + digest): mash-evaluate-bag
+        # checks the recording against its input bag with it
+        marker.header.frame_id = (layout.WARMUP if stamp_ns is not None
+                                  else marker_frame_id(topic, bytes(raw)))
         from_ns(stamp, marker.header.stamp)
         from_ns(time.time_ns(), marker.time_ref)
         self._publish(self.marker_pub, marker)

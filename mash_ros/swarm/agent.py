@@ -22,16 +22,21 @@ class MashAgent:
 
     def __init__(self, model, cfg, fusion: str = "", threshold: float = -1.0, budget: int = -1):
         self.model, self.cfg = model.eval(), cfg
-        if fusion and fusion != cfg.fusion:
-            replacement = build_fusion(cfg.replace(fusion=fusion))
-            if any(True for _ in replacement.parameters()):
+        self.trained = (model.fusion, model.confidence_threshold, model.cell_budget)
+        self.configure(fusion, threshold, budget)
+
+    def configure(self, fusion: str = "", threshold: float = -1.0, budget: int = -1) -> None:
+        """Set the inference settings (also while running); "" / < 0 = the model's own.
+        ValueError, with nothing changed, for a fusion mode this model cannot use."""
+        module = self.trained[0]
+        if fusion and fusion != self.cfg.fusion:
+            module = build_fusion(self.cfg.replace(fusion=fusion))
+            if any(True for _ in module.parameters()):
                 raise ValueError(f"fusion {fusion!r} has weights; this model was trained with "
-                                 f"{cfg.fusion!r}")
-            self.model.fusion = replacement
-        if threshold >= 0:
-            self.model.confidence_threshold = float(threshold)
-        if budget >= 0:
-            self.model.cell_budget = int(budget)
+                                 f"{self.cfg.fusion!r}")
+        self.model.fusion = module
+        self.model.confidence_threshold = float(threshold) if threshold >= 0 else self.trained[1]
+        self.model.cell_budget = int(budget) if budget >= 0 else self.trained[2]
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -46,7 +51,7 @@ class MashAgent:
         """rgb uint8 [H, W, 3] at the model's input size -> this agent's state."""
         if rgb.shape[:2] != self.image_size:
             raise WireFormatError(f"image is {rgb.shape[0]}x{rgb.shape[1]}, the model expects "
-                                  f"{self.image_size[0]}x{self.image_size[1]}")
+                                  f"{self.image_size[0]}x{self.image_size[1]}", "size")
         return self.model.encode(preprocess(rgb))
 
     @staticmethod
@@ -59,7 +64,8 @@ class MashAgent:
         """A peer's decoded query [Q, Hs, Ws] + own state -> the patches to send back."""
         expected = (self.cfg.query_dim, *self.grid)
         if query.shape != expected:
-            raise WireFormatError(f"query shape {query.shape} does not fit this model {expected}")
+            raise WireFormatError(f"query shape {query.shape} does not fit this model {expected}",
+                                  "shape")
         response = self.model.respond(torch.from_numpy(np.ascontiguousarray(query)), state)
         return PatchSet(response.cell_ids.numpy(), response.source_cells.numpy(),
                         response.confidence.numpy().astype(np.float32),
@@ -72,7 +78,8 @@ class MashAgent:
                 or patch != self.cfg.patch_size:
             raise WireFormatError(f"answer for grid {patch_set.grid}, {classes} classes, patch "
                                   f"{patch} does not fit grid {self.grid}, "
-                                  f"{self.cfg.num_classes} classes, patch {self.cfg.patch_size}")
+                                  f"{self.cfg.num_classes} classes, patch {self.cfg.patch_size}",
+                                  "shape")
 
     @torch.inference_mode()
     def fuse(self, state: AgentState, answers: list[PatchSet]) -> np.ndarray:

@@ -5,6 +5,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from mash_ros.core.codecs import WireFormatError
+
 
 class StampedBuffer:
     """The last ``capacity`` items by stamp (ns); lookup tolerates ``tolerance_ns`` of skew."""
@@ -57,14 +59,23 @@ class PendingFrames:
     def open(self, frame: PendingFrame) -> None:
         self.frames[frame.sequence] = frame
 
-    def answer(self, sequence: int, peer: str, answer) -> PendingFrame | None:
+    def answer(self, sequence: int, stamp_ns: int, peer: str, answer) -> PendingFrame | None:
         """File an answer; returns the frame if this made it complete (and removes it).
 
-        Answers for unknown (already fused or never opened) sequences are ignored: None.
+        Raises WireFormatError (a drop, of the kind it names) for an answer to no waiting
+        frame ("late answer": already fused, or never asked), one whose stamp is not the
+        frame's ("stamp"), or a second answer from the same peer ("duplicate answer"): an
+        answer is used only for the exact frame it was asked for, once.
         """
         frame = self.frames.get(sequence)
         if frame is None:
-            return None
+            raise WireFormatError(f"no frame {sequence} waits for answers", "late answer")
+        if stamp_ns != frame.stamp_ns:
+            raise WireFormatError(f"frame {sequence} has stamp {frame.stamp_ns}, the answer "
+                                  f"{stamp_ns}", "stamp")
+        if peer in frame.answers:
+            raise WireFormatError(f"{peer} already answered frame {sequence}",
+                                  "duplicate answer")
         frame.answers[peer] = answer
         if frame.complete():
             return self.frames.pop(sequence)

@@ -6,6 +6,7 @@ parameter descriptions the node declares (visible in ``ros2 param describe``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import pathlib
 import re
 from dataclasses import dataclass
@@ -16,6 +17,14 @@ from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
 from mash_ros.core.paths import package_file
 
 ALL = "all"
+# Applied while the node runs (a set-parameters callback); every other parameter is read-only:
+# it shapes subscriptions, the model or the key, which a running node cannot change safely.
+RUNTIME = ("confidence_threshold", "cell_budget", "deadline_s", "fusion")
+# Keys any ROS 2 node accepts besides its own parameters.
+_ROS_KEYS = ("use_sim_time", "start_type_description_service")
+_ROS_PREFIXES = ("qos_overrides.",)
+_TYPE_NAMES = {bool: "bool", int: "integer", float: "double", str: "string",
+               list: "string list"}
 _COMMENT = re.compile(r"^\s{4}(\w+):.*?#\s*(.+)$")
 
 
@@ -41,7 +50,10 @@ class DroneParams:
     peer_timeout_s: float
     state_buffer_size: int
     max_message_bytes: int
+    swarm_key_file: str
+    replay_window_s: float
     bandwidth_period_s: float
+    drop_summary_period_s: float
     summary_path: str
     publish_visualisation: bool
     torch_threads: int
@@ -79,6 +91,50 @@ def default(name: str):
     return load_defaults()[name][0]
 
 
+def _type_name(value) -> str:
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        return "list"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def check_given(given: dict, defaults: dict) -> list[str]:
+    """Problems with parameters a user gave (params file, -p): unknown names and values whose
+    type is not the parameter's. ``defaults`` maps name -> default value. ROS 2 does not
+    convert between types, so an integer for a double is an error (with the fix in it)."""
+    problems = []
+    for name, value in sorted(given.items()):
+        if name not in defaults:
+            if name in _ROS_KEYS or name.startswith(_ROS_PREFIXES):
+                continue
+            close = difflib.get_close_matches(name, defaults, n=1)
+            problems.append(f"unknown parameter {name!r}" +
+                            (f" (did you mean {close[0]!r}?)" if close else ""))
+            continue
+        default = defaults[name]
+        if isinstance(default, list):
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            ok = type(value) is type(default)
+        if not ok:
+            hint = (f" (write {float(value)!r})" if isinstance(default, float)
+                    and type(value) is int else "")
+            problems.append(f"{name} must be of type {_type_name(default)}, got "
+                            f"{_type_name(value)} {value!r}{hint}")
+    return problems
+
+
+PARAMETER_NAMES = frozenset(f.name for f in dataclasses.fields(DroneParams))
+
+
+def with_runtime_changes(params: DroneParams, changes: dict) -> DroneParams:
+    """``params`` with ``changes`` applied, checked as at start-up; ValueError if one of them
+    is read-only while running (not in RUNTIME) or invalid."""
+    fixed = sorted(set(changes) - set(RUNTIME))
+    if fixed:
+        raise ValueError(f"read-only while running: {', '.join(fixed)}")
+    return from_mapping({**dataclasses.asdict(params), **changes})
+
+
 def from_mapping(values: dict) -> DroneParams:
     """Check types and ranges; raise ValueError naming the bad parameter."""
     kwargs = {}
@@ -101,7 +157,8 @@ def from_mapping(values: dict) -> DroneParams:
         raise ValueError(f"query_encoding {params.query_encoding!r} not in {QUERY_ENCODINGS}")
     if params.patch_encoding not in PATCH_ENCODINGS:
         raise ValueError(f"patch_encoding {params.patch_encoding!r} not in {PATCH_ENCODINGS}")
-    for name in ("deadline_s", "peer_timeout_s", "bandwidth_period_s"):
+    for name in ("deadline_s", "peer_timeout_s", "bandwidth_period_s", "drop_summary_period_s",
+                 "replay_window_s"):
         if getattr(params, name) <= 0:
             raise ValueError(f"{name} must be > 0")
     if params.state_buffer_size < 1 or params.max_message_bytes < 1 or params.torch_threads < 1:

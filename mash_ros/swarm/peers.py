@@ -1,7 +1,5 @@
-"""Peer liveness and per-peer accounting of dropped messages."""
+"""Peer liveness: who answered recently."""
 from __future__ import annotations
-
-from collections import Counter
 
 
 class PeerTracker:
@@ -28,32 +26,3 @@ class PeerTracker:
 
     def known(self, peer: str) -> bool:
         return peer in self.last_heard
-
-
-class DropCounter:
-    """Counts dropped messages by (peer, reason); says when a pair is new, to log it once."""
-
-    def __init__(self):
-        self.counts: Counter = Counter()
-
-    def drop(self, peer: str, reason: str) -> bool:
-        """Count one drop; True the first time this peer is dropped for this kind of reason."""
-        key = (peer, reason.split(":")[0])
-        self.counts[key] += 1
-        return self.counts[key] == 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def by_kind(self) -> dict[str, int]:
-        totals: Counter = Counter()
-        for (_, kind), count in self.counts.items():
-            totals[kind] += count
-        return dict(totals)
-
-    def by_peer(self) -> dict[str, int]:
-        totals: Counter = Counter()
-        for (peer, _), count in self.counts.items():
-            totals[peer] += count
-        return dict(totals)

@@ -8,7 +8,11 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass, field
 
+from mash_ros.swarm import topics
+from mash_ros.swarm.keyfile import default_key_path, ensure_key_file
 from mash_ros.swarm.params import ALL, swarm_yaml
+
+AUTO_KEY, NO_KEY = "auto", "none"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,9 @@ LAUNCH_ARGUMENTS = (
     LaunchArgument("patch_encoding", "", "float16 | uint8 | top1; empty = the YAML value"),
     LaunchArgument("image_topic", "", "camera topic pattern, '{agent}' is replaced by the drone "
                    "name; empty = AirSim's /airsim_node/<vehicle>/<camera>/Scene"),
+    LaunchArgument("swarm_key_file", AUTO_KEY, "swarm key (mash-keygen) every drone signs and "
+                   "verifies with; 'auto' = $ROS_HOME/mash_swarm.key, made if missing; 'none' "
+                   "= authentication off"),
 )
 
 
@@ -49,7 +56,7 @@ class NodeSpec:
 def agent_names(num_agents: int) -> list[str]:
     if not 1 <= num_agents <= 64:
         raise ValueError(f"num_agents must be in 1..64, got {num_agents}")
-    return [f"drone_{i}" for i in range(num_agents)]
+    return [topics.agent_name(i) for i in range(num_agents)]
 
 
 def build_plan(arguments: dict[str, str] | None = None) -> list[NodeSpec]:
@@ -66,7 +73,9 @@ def build_plan(arguments: dict[str, str] | None = None) -> list[NodeSpec]:
     if stray or not targets:
         raise ValueError(f"targets {targets} must be 'all' or drones of {agents}")
     topic_pattern = values.pop("image_topic")
-    shared = {"agents": agents, "targets": targets}
+    key = values.pop("swarm_key_file")
+    shared = {"agents": agents, "targets": targets,
+              "swarm_key_file": {AUTO_KEY: str(default_key_path()), NO_KEY: ""}.get(key, key)}
     shared.update({name: value for name, value in values.items() if value != ""})
     plan = []
     for agent in agents:
@@ -75,6 +84,13 @@ def build_plan(arguments: dict[str, str] | None = None) -> list[NodeSpec]:
             parameters["image_topic"] = topic_pattern.replace("{agent}", agent)
         plan.append(NodeSpec(agent=agent, params_file=params_file, parameters=parameters))
     return plan
+
+
+def prepare_keys(plan: list[NodeSpec]) -> None:
+    """Make the plan's swarm key file if it does not exist yet (KeyFileError if it is
+    unusable): the launch file and mash-swarm call this before starting any node."""
+    for path in {spec.parameters.get("swarm_key_file") for spec in plan} - {"", None}:
+        ensure_key_file(path)
 
 
 def _param_literal(value) -> str:

@@ -15,7 +15,10 @@ import sys
 import time
 
 AREAS = {
+    "attack": "mash_ros.tools.bench_attack",
+    "auth": "mash_ros.tools.bench_auth",
     "core": "mash_ros.tools.bench_core",
+    "lifecycle": "mash_ros.tools.bench_lifecycle",
     "sim": "mash_ros.tools.bench_sim",
     "swarm": "mash_ros.tools.bench_swarm",
 }

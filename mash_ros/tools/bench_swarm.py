@@ -105,6 +105,20 @@ def bench_size(num_agents: int, ns, model_path: Path, cfg, snapshots: np.ndarray
             entry["bytes"] += row["bytes"]
     for entry in topics.values():
         entry["bytes_per_target_frame"] = entry["bytes"] / frames
+    # per drone: CPU in the core calls (encode, answer, fuse) and in the rest (ROS, codecs,
+    # authentication, Python), measured by each node from its first image to its summary
+    # (warm-up and its idle waits included); and the rest within the measured snapshots:
+    # the process CPU per snapshot from /proc minus the node's core time per frame
+    cpu_split = {}
+    for s in summaries:
+        if s.get("cpu"):
+            split = {k: s["cpu"][k] for k in ("frames", "core_ms_per_frame",
+                                              "other_ms_per_frame", "other_over_core")}
+            core = split["core_ms_per_frame"]
+            window_other = 1e3 * cpu[s["agent"]] - core
+            split["window_other_ms_per_snapshot"] = window_other
+            split["window_other_over_core"] = window_other / core if core else None
+            cpu_split[s["agent"]] = split
     answers = sum(s["answers_sent"] for s in summaries)
     cells = sum(s["cells_sent"] for s in summaries)
     query_sent = topics.get("mash/query (sent)", {}).get("bytes_per_target_frame", 0.0)
@@ -116,6 +130,11 @@ def bench_size(num_agents: int, ns, model_path: Path, cfg, snapshots: np.ndarray
         "latency_s": {"mean": float(lat.mean()), "p50": float(np.median(lat)),
                       "p90": float(np.percentile(lat, 90)), "max": float(lat.max())},
         "cpu_s_per_snapshot_per_agent": cpu,
+        "cpu_core_vs_other_per_agent": cpu_split,
+        "cpu_other_over_core_max": max((c["other_over_core"] or 0.0
+                                        for c in cpu_split.values()), default=None),
+        "cpu_window_other_over_core_max": max((c["window_other_over_core"] or 0.0
+                                               for c in cpu_split.values()), default=None),
         "topics": topics,
         "measured_bytes_per_target_frame": {"query": query_sent,
                                             "answers_all_supporters": patches_sent},

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from mash_ros.bags.errors import BagError
 from mash_ros.core.paths import PACKAGE_ROOT
+from mash_ros.swarm.keyfile import generate_key_file
+from mash_ros.tools.children import popen_options
 from mash_ros.tools.ros_env import ros_child_env
 
 BANDWIDTH_PERIOD_S = 1.0  # the nodes' default: wait this long for their last report
@@ -90,7 +92,10 @@ def run_live(bag: Path, model: Path, workdir: Path, num_agents: int = 6,
     env = ros_child_env()
     python = sys.executable
     params = {"model_path": str(model), **(node_params or {})}
-    swarm_cmd = [python, "-m", "mash_ros.tools.swarm", "--num-agents", str(num_agents)]
+    # the drones sign and verify every query, answer and heartbeat with a key of this run
+    key = generate_key_file(workdir / "swarm.key", overwrite=True)
+    swarm_cmd = [python, "-m", "mash_ros.tools.swarm", "--num-agents", str(num_agents),
+                 "--swarm-key-file", str(key)]
     for name, value in params.items():
         swarm_cmd += ["-p", f"{name}:={value}"]
     record_cmd = [python, "-m", "mash_ros.tools.record", str(recording), "--num-agents",
@@ -106,10 +111,11 @@ def run_live(bag: Path, model: Path, workdir: Path, num_agents: int = 6,
     procs = {}
     try:
         with open(logs["swarm"], "w") as swarm_log, open(logs["record"], "w") as record_log:
+            # both die with the demo, however it dies (no orphan swarm)
             procs["swarm"] = subprocess.Popen(swarm_cmd, env=env, stdout=swarm_log,
-                                              stderr=subprocess.STDOUT)
+                                              stderr=subprocess.STDOUT, **popen_options())
             procs["record"] = subprocess.Popen(record_cmd, env=env, stdout=record_log,
-                                               stderr=subprocess.STDOUT)
+                                               stderr=subprocess.STDOUT, **popen_options())
             replay = subprocess.run(replay_cmd, env=env,
                                     stdout=subprocess.DEVNULL if quiet else None,
                                     stderr=subprocess.PIPE if quiet else None, text=True)
@@ -156,9 +162,10 @@ def main(args=None) -> int:
     def step(text: str) -> None:
         print(f"[{time.monotonic() - t0:6.1f} s] {text}", flush=True)
 
+    from mash_ros.atomic import write_json_atomic
     from mash_ros.bags.evaluation import evaluate_recording
     from mash_ros.bags.montage import save_montage
-    from mash_ros.tools.evaluate_bag import format_report, write_json
+    from mash_ros.tools.evaluate_bag import format_report
 
     out = Path(ns.out)
     report_path, montage_path = out / "report.json", out / "montage.png"
@@ -196,7 +203,7 @@ def main(args=None) -> int:
             "name", "preset", "sha256", "metrics", "note", "created") if k in card},
             "num_agents": ns.num_agents, "replay": live["replay"],
             "timing_s": {**live["timing_s"], "total": time.monotonic() - t0}}
-        write_json(report_path, report)
+        write_json_atomic(report_path, report)
         if result.rows:
             save_montage(montage_path, result.rows,
                          f"MASH, {ns.num_agents} drones, live run replayed from {bag.name}")

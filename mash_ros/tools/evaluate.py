@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from mash_ros.core.checkpoint import load_checkpoint, update_card
+from mash_ros.core.checkpoint import ModelFileError, load_checkpoint, update_card
 from mash_ros.core.consensus import GeometricConsensus, NoConsensus
 from mash_ros.core.fusion import HardSelection, SoftSelection
 from mash_ros.core.metrics import SegmentationScore
@@ -157,7 +157,11 @@ def main(args=None) -> int:
         print(f"no weights in {ns.models}", file=sys.stderr)
         return 1
     for path in weights:
-        model, cfg, card = load_checkpoint(path)
+        try:
+            model, cfg, card = load_checkpoint(path)
+        except ModelFileError as err:
+            print(f"mash-evaluate: error: {err}", file=sys.stderr)
+            return 2
         kind = card["kind"]
         print(f"{path.name}: {kind}", flush=True)
         if kind == "mash":

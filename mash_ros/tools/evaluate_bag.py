@@ -12,13 +12,13 @@ replay: see its "problems"); 2 a bag is unusable (nothing written).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
+from mash_ros.atomic import write_json_atomic
 from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
+from mash_ros.core.checkpoint import ModelFileError
 from mash_ros.tools.encoding_args import add_encoding_arguments
 
 INCOMPLETE = 3
@@ -101,15 +101,6 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: str | Path, data: dict) -> None:
-    """Atomically (a reader never sees half a report)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def main(args=None) -> int:
     parser = argparse.ArgumentParser(prog="mash-evaluate-bag",
                                      description=__doc__.split("\n\n")[0].split(": ", 1)[1],
@@ -153,10 +144,10 @@ def main(args=None) -> int:
                 ns.input, ns.model, query_encoding=ns.query_encoding,
                 patch_encoding=ns.patch_encoding, frames=result.scored,
                 camera_regex=ns.camera_regex, camera=ns.camera, remap=remap)["metrics"]
-    except BagError as err:
+    except (BagError, ModelFileError) as err:
         print(f"mash-evaluate-bag: error: {err}", file=sys.stderr)
         return 2
-    write_json(out, result.report)
+    write_json_atomic(out, result.report)  # a reader never sees half a report
     if ns.montage and result.rows:
         from mash_ros.bags.montage import save_montage
 

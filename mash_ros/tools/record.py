@@ -10,6 +10,7 @@ cleanly (metadata.yaml written); so does ``--duration``.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
@@ -18,9 +19,9 @@ import time
 from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
 from mash_ros.bags.writer import STORAGES, BagWriter
+from mash_ros.swarm.topics import agent_name
 
-DEFAULT_REGEX = (r"^/[^/]+/mash/(segmentation|segmentation_single|query|patches|bandwidth)$|"
-                 r"^/mash_replay/frames$")
+DEFAULT_REGEX = f"{layout.RECORDED_REGEX}|^{re.escape(layout.MARKERS)}$"
 
 
 def default_topics(agents: list[str]) -> dict[str, str]:
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(args=None) -> int:
     ns = build_parser().parse_args(args)
-    agents = ([f"drone_{i}" for i in range(ns.num_agents)] if ns.num_agents
+    agents = ([agent_name(i) for i in range(ns.num_agents)] if ns.num_agents
               else [a.strip() for a in ns.agents.split(",") if a.strip()])
     topics: dict[str, str | None] = {} if ns.no_defaults else default_topics(agents)
     topics.update(dict(map(parse_topic, ns.topic)))

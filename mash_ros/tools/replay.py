@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import re
 import sys
 import time
 from dataclasses import dataclass, field
 
+from mash_ros.atomic import write_json_atomic
 from mash_ros.bags import layout
 from mash_ros.bags.errors import BagError
 from mash_ros.bags.images import CAMERA_ENCODINGS, image_array
@@ -343,8 +343,7 @@ def main(args=None) -> int:
           f"{stats['warmup_s']:.1f} s; unanswered {stats['unanswered']}, re-sent "
           f"{stats['resent']}, publish failures {stats['publish_failures']}", file=sys.stderr)
     if ns.summary:
-        with open(ns.summary, "w") as handle:
-            json.dump(stats, handle, indent=2)
+        write_json_atomic(ns.summary, stats)
     return 0
 
 

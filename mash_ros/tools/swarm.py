@@ -3,11 +3,15 @@
 Starts exactly the nodes ``ros2 launch mash_ros swarm.launch.py`` would (same plan, same
 parameters), prefixes their output with the drone name, forwards SIGINT/SIGTERM to all of them
 and waits for a clean shutdown. If one node exits on its own the others keep running: the swarm
-degrades, it does not stop.
+degrades, it does not stop. The nodes die with the runner (PR_SET_PDEATHSIG), even if it is
+SIGKILLed. Exit status 1, naming the drones, if a node exited with an error or was killed, or
+(with ``-p summary_path:=…``) left no valid summary.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import pathlib
 import signal
 import subprocess
 import sys
@@ -16,7 +20,15 @@ import time
 
 import yaml
 
-from mash_ros.swarm.plan import LAUNCH_ARGUMENTS, NodeSpec, build_plan, ros_arguments
+from mash_ros.swarm.keyfile import KeyFileError
+from mash_ros.swarm.plan import (
+    LAUNCH_ARGUMENTS,
+    NodeSpec,
+    build_plan,
+    prepare_keys,
+    ros_arguments,
+)
+from mash_ros.tools.children import popen_options
 from mash_ros.tools.ros_env import ros_child_env
 
 
@@ -29,20 +41,25 @@ class SwarmProcesses:
         self.extra = extra_parameters or {}
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def command(self, spec: NodeSpec) -> list[str]:
-        """The node's command line; '{agent}' in a string parameter becomes the drone name
+    def parameters(self, spec: NodeSpec) -> dict:
+        """The node's parameters; '{agent}' in a string parameter becomes the drone name
         (e.g. ``-p summary_path:=out/{agent}.json`` gives every drone its own file)."""
-        parameters = {name: value.replace("{agent}", spec.agent) if isinstance(value, str)
-                      else value for name, value in {**spec.parameters, **self.extra}.items()}
-        spec = NodeSpec(spec.agent, spec.params_file, parameters)
+        return {name: value.replace("{agent}", spec.agent) if isinstance(value, str) else value
+                for name, value in {**spec.parameters, **self.extra}.items()}
+
+    def command(self, spec: NodeSpec) -> list[str]:
+        """The node's command line."""
+        spec = NodeSpec(spec.agent, spec.params_file, self.parameters(spec))
         return [sys.executable, "-m", spec.module, *ros_arguments(spec)]
 
     def start(self, agent: str | None = None) -> None:
         """Start every node (or just ``agent``'s, e.g. to restart it)."""
+        prepare_keys(self.plan)
         for spec in self.plan:
             if agent is None or spec.agent == agent:
                 proc = subprocess.Popen(self.command(spec), env=self.env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        **popen_options())
                 self.procs[spec.agent] = proc
                 threading.Thread(target=self._relay, args=(spec.agent, proc), daemon=True).start()
 
@@ -75,6 +92,41 @@ class SwarmProcesses:
     def alive(self) -> dict[str, bool]:
         return {agent: proc.poll() is None for agent, proc in self.procs.items()}
 
+    def problems(self, codes: dict[str, int]) -> dict[str, str]:
+        """What went wrong per drone, from its exit code and its summary file (if one was
+        asked for): {} when every node stopped cleanly and left a valid summary."""
+        found = {}
+        for spec in self.plan:
+            if spec.agent not in codes:
+                continue
+            problem = describe_exit(codes[spec.agent])
+            path = self.parameters(spec).get("summary_path")
+            if path and not problem:
+                problem = summary_problem(pathlib.Path(path))
+            if problem:
+                found[spec.agent] = problem
+        return found
+
+
+def describe_exit(code: int) -> str:
+    """'' for a clean exit, else what the exit code says."""
+    if code == 0:
+        return ""
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+def summary_problem(path: pathlib.Path) -> str:
+    """'' if ``path`` holds a JSON summary object, else what is wrong with it."""
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        return f"left no summary ({path})"
+    except (OSError, ValueError) as err:
+        return f"left an unreadable summary ({path}: {err})"
+    return "" if isinstance(summary, dict) else f"left a summary that is not an object ({path})"
+
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     for arg in LAUNCH_ARGUMENTS:
@@ -101,7 +153,11 @@ def main(args=None) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    swarm.start()
+    try:
+        swarm.start()
+    except KeyFileError as err:
+        print(f"mash-swarm: {err}", file=sys.stderr)
+        return 2
     print(f"mash-swarm: {len(swarm.procs)} drone nodes running "
           f"(ROS_DOMAIN_ID={swarm.env['ROS_DOMAIN_ID']}); Ctrl-C stops them", file=sys.stderr)
     started = time.monotonic()
@@ -111,10 +167,10 @@ def main(args=None) -> int:
         if not any(swarm.alive().values()):
             break
     codes = swarm.stop()
-    failed = {a: c for a, c in codes.items() if c not in (0, -signal.SIGINT)}
-    if failed:
-        print(f"mash-swarm: nodes exited with errors: {failed}", file=sys.stderr)
-    return 1 if failed else 0
+    problems = swarm.problems(codes)
+    for agent, problem in problems.items():
+        print(f"mash-swarm: {agent} {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

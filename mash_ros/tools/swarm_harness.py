@@ -19,6 +19,7 @@ from std_msgs.msg import Header
 
 from mash_ros import conversions
 from mash_ros.nodes import qos
+from mash_ros.swarm import topics
 from mash_ros.swarm.plan import build_plan
 from mash_ros.tools.swarm import SwarmProcesses
 
@@ -41,12 +42,15 @@ class SwarmHarness(Node):
 
     def __init__(self, num_agents: int, workdir: pathlib.Path, parameters: dict | None = None,
                  targets: str = "all", env: dict | None = None,
-                 image_shape: tuple[int, int, int] = (128, 128, 3)):
+                 image_shape: tuple[int, int, int] = (128, 128, 3), swarm_key_file: str = ""):
+        """``swarm_key_file``: empty = a fresh key in ``workdir`` (authentication on, as in
+        the launch file); 'none' = off."""
         self.workdir = pathlib.Path(workdir)
         self.image_shape = image_shape
         self.warmup_frames = 0  # snapshots wait_ready sent, counted in the nodes' summaries
+        self.key_file = swarm_key_file or str(self.workdir / "swarm.key")
         self.plan = build_plan({"num_agents": str(num_agents), "targets": targets,
-                                "image_topic": FEED_TOPIC})
+                                "image_topic": FEED_TOPIC, "swarm_key_file": self.key_file})
         self.agents = [spec.agent for spec in self.plan]
         self.targets = [a for a in self.agents if targets == "all" or a in targets.split(",")]
         self.summaries = {a: self.workdir / f"summary_{a}.json" for a in self.agents}
@@ -58,13 +62,13 @@ class SwarmHarness(Node):
         self.results: dict[tuple[int, str], FrameResult] = {}
         self.sent_at: dict[int, float] = {}
         for target in self.targets:
-            self.create_subscription(Image, f"/{target}/mash/segmentation",
+            self.create_subscription(Image, topics.of(target, topics.SEGMENTATION),
                                      lambda m, t=target: self._on_output(t, m, "fused"),
                                      qos.OUTPUT)
-            self.create_subscription(Image, f"/{target}/mash/segmentation_single",
+            self.create_subscription(Image, topics.of(target, topics.SEGMENTATION_SINGLE),
                                      lambda m, t=target: self._on_output(t, m, "single"),
                                      qos.OUTPUT)
-            self.create_subscription(SegPatches, f"/{target}/mash/patches",
+            self.create_subscription(SegPatches, topics.of(target, topics.PATCHES),
                                      lambda m, t=target: self._on_patches(t, m), qos.EXCHANGE)
 
     # --- process control --------------------------------------------------------------------
@@ -100,9 +104,9 @@ class SwarmHarness(Node):
         """Until every node subscribes to its camera and every target's query has its peers."""
         while time.monotonic() < deadline:
             cams = all(self.image_pubs[a].get_subscription_count() >= 1 for a in agents)
-            queries = all(self.count_subscribers(f"/{t}/mash/query") >= len(agents) - 1
+            queries = all(self.count_subscribers(topics.of(t, topics.QUERY)) >= len(agents) - 1
                           for t in self.targets if t in agents)
-            answers = all(self.count_publishers(f"/{t}/mash/patches") >= len(agents) - 1
+            answers = all(self.count_publishers(topics.of(t, topics.PATCHES)) >= len(agents) - 1
                           for t in self.targets if t in agents)
             if cams and queries and answers:
                 return

@@ -1,4 +1,5 @@
-"""A minimal two-agent exchange over the real mash_msgs topics, for tests and the demo.
+"""A minimal two-agent exchange over the real mash_msgs topics (a test helper, run as a script:
+``python test/ros/exchange_peer.py --role target|support …``; not part of the package).
 
 The target publishes a QueryMap per frame on ``/<target>/mash/query`` and waits for the
 supporter's SegPatches on ``/<target>/mash/patches``; the supporter decodes each query and
@@ -8,9 +9,10 @@ No network here: payloads are seeded random tensors shaped like the cpu preset's
 """
 from __future__ import annotations
 
-import array
+import argparse
 import hashlib
 import json
+import sys
 import time
 
 import numpy as np
@@ -19,38 +21,24 @@ from mash_msgs.msg import QueryMap, SegPatches
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
+from rclpy.utilities import remove_ros_args
 from std_msgs.msg import Header
 
 from mash_ros import conversions
 from mash_ros.core.codecs import WireFormatError
 from mash_ros.nodes import qos
+from mash_ros.swarm import topics
+from mash_ros.swarm.auth import canonical_bytes
+from mash_ros.tools.encoding_args import add_encoding_arguments
 
 RESEND_AFTER_S = 1.0  # a query unanswered this long is sent again (lost during discovery)
 
 
-def _field_values(msg):
-    """Yield every field value of a message, depth first, in declaration order."""
-    for name in msg.get_fields_and_field_types():
-        value = getattr(msg, name)
-        if hasattr(value, "get_fields_and_field_types"):
-            yield from _field_values(value)
-        elif isinstance(value, list) and value and hasattr(value[0], "get_fields_and_field_types"):
-            for item in value:
-                yield from _field_values(item)
-        else:
-            yield name, bytes(value) if isinstance(value, (bytes, array.array)) else repr(value)
-
-
 def digest(msg) -> str:
-    """sha256 over every field: equal digests ⇔ equal messages.
-
-    (Not over the CDR bytes: the serializer leaves alignment padding uninitialised.)
+    """sha256 over every field but ``mac`` (the bytes a MAC covers): equal digests ⇔ equal
+    messages. (Not over the CDR bytes: the serializer leaves alignment padding uninitialised.)
     """
-    hasher = hashlib.sha256()
-    for name, value in _field_values(msg):
-        hasher.update(name.encode())
-        hasher.update(value if isinstance(value, bytes) else value.encode())
-    return hasher.hexdigest()
+    return hashlib.sha256(canonical_bytes(msg)).hexdigest()
 
 
 def synthetic_query(sequence: int, channels=8, grid=16) -> np.ndarray:
@@ -81,15 +69,17 @@ class ExchangePeer(Node):
         self.query_encoding, self.patch_encoding = query_encoding, patch_encoding
         self.log = {"sent": [], "received": [], "dropped": 0, "bytes": {}}
         if role == "target":
-            self.query_pub = self.create_publisher(QueryMap, "mash/query", qos.EXCHANGE)
-            self.create_subscription(SegPatches, "mash/patches", self.on_patches, qos.EXCHANGE)
+            self.query_pub = self.create_publisher(QueryMap, topics.QUERY, qos.EXCHANGE)
+            self.create_subscription(SegPatches, topics.PATCHES, self.on_patches,
+                                     qos.EXCHANGE)
             self.answered: set[int] = set()
             self.last_sent = (-1, 0.0)  # (sequence, monotonic time)
             self.create_timer(0.02, self.send_next_query)
         else:
-            self.patch_pubs = self.create_publisher(SegPatches, f"/{peer}/mash/patches",
+            self.patch_pubs = self.create_publisher(SegPatches, topics.of(peer, topics.PATCHES),
                                                     qos.EXCHANGE)
-            self.create_subscription(QueryMap, f"/{peer}/mash/query", self.on_query, qos.EXCHANGE)
+            self.create_subscription(QueryMap, topics.of(peer, topics.QUERY), self.on_query,
+                                     qos.EXCHANGE)
 
     def count(self, topic: str, msg) -> None:
         self.log["bytes"][topic] = self.log["bytes"].get(topic, 0) + len(serialize_message(msg))
@@ -116,7 +106,7 @@ class ExchangePeer(Node):
                                        self.query_encoding)
         self.query_pub.publish(msg)
         self.record("sent", msg)
-        self.count("mash/query", msg)
+        self.count(topics.QUERY, msg)
 
     def on_query(self, msg: QueryMap) -> None:
         self.record("received", msg)
@@ -130,7 +120,7 @@ class ExchangePeer(Node):
                                            msg.target_id, msg.sequence, self.patch_encoding)
         self.patch_pubs.publish(reply)
         self.record("sent", reply)
-        self.count("mash/patches", reply)
+        self.count(topics.PATCHES, reply)
 
     def on_patches(self, msg: SegPatches) -> None:
         self.record("received", msg)
@@ -160,3 +150,22 @@ def run(role: str, agent: str, peer: str, frames: int, out: str, timeout: float,
         node.destroy_node()
         rclpy.try_shutdown()
     return 0 if (role != "target" or node.done) else 1
+
+
+def main(args=None) -> int:
+    argv = remove_ros_args(args if args is not None else sys.argv)[1:]
+    parser = argparse.ArgumentParser(prog="mash-exchange-peer", description=__doc__)
+    parser.add_argument("--role", choices=["target", "support"], required=True)
+    parser.add_argument("--agent", required=True, help="this agent's namespace, e.g. drone_0")
+    parser.add_argument("--peer", required=True, help="the other agent's namespace")
+    parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before giving up")
+    add_encoding_arguments(parser)
+    parser.add_argument("--out", required=True, help="JSON log of every message sent/received")
+    ns = parser.parse_args(argv)
+    return run(ns.role, ns.agent, ns.peer, ns.frames, ns.out, ns.timeout, ns.query_encoding,
+               ns.patch_encoding, args=args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

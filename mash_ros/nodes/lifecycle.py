@@ -1,0 +1,72 @@
+"""Running a drone node from start to a clean stop, whatever stops it.
+
+Two executors, each single-threaded: the node's own (timers, encode, answer, fuse) in the
+calling thread, and its intake node's (subscriptions) in a second thread. A stop (Ctrl-C,
+SIGTERM, the context shutting down, or a bug inside spin) ends in the same place: further
+stop signals ignored, both executors shut down (no callback runs while the node goes), the
+summary written (atomically), the node destroyed.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import traceback
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+
+
+def ignore_stop_signals() -> None:
+    """From here on the node is stopping: a second Ctrl-C (a terminal signals the whole
+    process group, and mash-swarm forwards its own) must not cut the summary short."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _spin_quietly(executor) -> None:
+    """Spin until the context shuts down (Ctrl-C, SIGTERM): that is not an error here."""
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+
+
+def run_node(make_node, args=None) -> int:
+    """``rclpy.init``, ``make_node()``, spin until stopped; exit 0, 1 (a failure inside spin,
+    traceback printed), 2 (the node refused its configuration: SystemExit, one line) or 130
+    (interrupted while starting). ``make_node()`` returns a node with ``intake`` (a second
+    node) and ``write_summary()``; the summary is written on every exit path once it exists."""
+    rclpy.init(args=args)
+    try:
+        node = make_node()
+    except SystemExit as err:
+        print(err, file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    except KeyboardInterrupt:
+        ignore_stop_signals()
+        print("interrupted while starting", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 130
+    executor, intake = SingleThreadedExecutor(), SingleThreadedExecutor()
+    executor.add_node(node)
+    intake.add_node(node.intake)
+    threading.Thread(target=_spin_quietly, args=(intake,), name="intake", daemon=True).start()
+    code = 0
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:  # noqa: BLE001 - a bug: report it, still write the summary
+        traceback.print_exc()
+        code = 1
+    finally:
+        ignore_stop_signals()
+        intake.shutdown(timeout_sec=10.0)  # no callback may run while the node goes
+        executor.shutdown(timeout_sec=10.0)
+        node.write_summary()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        ignore_stop_signals()  # rclpy's shutdown restores the handlers it replaced
+    return code
