@@ -25,6 +25,20 @@ import torch
 from mash_ros.core.consensus import cell_centres, denormalise, homography_rows, normalise, project
 
 
+def grid_kernel(grid_h: int, grid_w: int, sigma: float, device: torch.device) -> torch.Tensor:
+    """[N,N] float64, N = grid_h * grid_w: the Gaussian weight between every two cell centres,
+    ``sigma`` a fraction of the image's width (normalised coordinates span 2 per width; cells
+    are 2 / grid_w apart in x, 2 / grid_h in y). Built from its two separable 1-D factors:
+    the direct [N,N,2] distance table cost more than the whole fit."""
+    var = 2.0 * (2.0 * sigma) ** 2
+    xs = torch.arange(grid_w, dtype=torch.float64, device=device) * (2.0 / grid_w)
+    ys = torch.arange(grid_h, dtype=torch.float64, device=device) * (2.0 / grid_h)
+    kx = torch.exp(-(xs.unsqueeze(1) - xs.unsqueeze(0)).square() / var)  # [W,W]
+    ky = torch.exp(-(ys.unsqueeze(1) - ys.unsqueeze(0)).square() / var)  # [H,H]
+    n = grid_h * grid_w
+    return (ky.view(grid_h, 1, grid_h, 1) * kx.view(1, grid_w, 1, grid_w)).reshape(n, n)
+
+
 def local_homography_positions(appearance: torch.Tensor, weight: torch.Tensor, h: torch.Tensor,
                                found: torch.Tensor, supporter_grid: Tuple[int, int],
                                sigma: float, ridge: float = 1e-3
@@ -47,9 +61,7 @@ def local_homography_positions(appearance: torch.Tensor, weight: torch.Tensor, h
         normal = (row_u.unsqueeze(-1) * row_u.unsqueeze(-2)
                   + row_v.unsqueeze(-1) * row_v.unsqueeze(-2)).flatten(2)  # [B,Nt,64]
         moment = row_u * rhs[:, :n].unsqueeze(-1) + row_v * rhs[:, n:].unsqueeze(-1)  # [B,Nt,8]
-        # normalised coordinates span 2 per image width, so sigma (a width fraction) doubles
-        d2 = (src.unsqueeze(1) - src.unsqueeze(0)).square().sum(-1)  # [Nq,Nt]
-        kernel = torch.exp(-d2 / (2.0 * (2.0 * sigma) ** 2))
+        kernel = grid_kernel(ht, wt, sigma, appearance.device)  # [Nq,Nt]
         w = weight.flatten(1).double().unsqueeze(1) * kernel.unsqueeze(0)  # [B,Nq,Nt]
         eye = torch.eye(8, dtype=torch.float64, device=appearance.device)
         h0 = h.double()

@@ -68,3 +68,16 @@ def test_a_pair_without_a_global_fit_is_not_valid():
                                               (GRID, GRID), sigma=0.3)
     assert valid[0].all() and not valid[1].any()
     assert local.shape == (2, 2, GRID, GRID)
+
+
+def test_grid_kernel_is_the_gaussian_of_cell_centre_distances():
+    from mash_ros.core.consensus import normalise
+    from mash_ros.core.localfit import grid_kernel
+
+    for grid_h, grid_w in ((GRID, GRID), (4, 6)):
+        centres = normalise(cell_centres(grid_h, grid_w, torch.device("cpu")).double(),
+                            grid_h, grid_w)
+        d2 = (centres.unsqueeze(1) - centres.unsqueeze(0)).square().sum(-1)
+        direct = torch.exp(-d2 / (2.0 * (2.0 * 0.3) ** 2))  # sigma 0.3 widths = 0.6 units
+        assert torch.allclose(grid_kernel(grid_h, grid_w, 0.3, torch.device("cpu")), direct,
+                              atol=1e-12)
