@@ -14,8 +14,9 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from mash_ros.core import codecs
-from mash_ros.core.codecs import PatchSet, WireFormatError
+from mash_ros.core.codecs import WireFormatError
 from mash_ros.core.image_input import COLOR_CHANNELS, color_to_rgb, fit_to_model
+from mash_ros.core.roles import Response
 
 MAX_IMAGE_SIDE = 8192
 _BRIDGE = CvBridge()
@@ -48,23 +49,23 @@ def msg_to_query(msg: QueryMap) -> np.ndarray:
 
 # --- SegPatches -------------------------------------------------------------------------
 
-def patches_to_msg(patch_set: PatchSet, header: Header, source_id: str, target_id: str,
+def patches_to_msg(answer: Response, header: Header, source_id: str, target_id: str,
                    sequence: int, encoding="uint8") -> SegPatches:
-    """Pack a PatchSet into a SegPatches message."""
-    count, classes, patch, _ = np.shape(patch_set.patches)
+    """Pack an answer into a SegPatches message."""
+    count, classes, patch, _ = answer.patches.shape
     msg = SegPatches(header=header, source_id=source_id, target_id=target_id,
-                     sequence=int(sequence), grid_height=patch_set.grid[0],
-                     grid_width=patch_set.grid[1], patch_size=patch, num_classes=classes,
-                     encoding=int(codecs.patch_encoding(encoding)))
-    msg.cell_index = np.asarray(patch_set.cell_index, dtype=np.uint32).tolist()
-    msg.source_cell = np.asarray(patch_set.source_cell, dtype=np.uint32).tolist()
-    msg.confidence = np.asarray(patch_set.confidence, dtype=np.float32).tolist()
-    msg.data = codecs.encode_patches(patch_set.patches, encoding)
+                     sequence=int(sequence), grid_height=int(answer.grid_size[0]),
+                     grid_width=int(answer.grid_size[1]), patch_size=int(patch),
+                     num_classes=int(classes), encoding=int(codecs.patch_encoding(encoding)))
+    msg.cell_index = answer.cell_ids.numpy().astype(np.uint32).tolist()
+    msg.source_cell = answer.source_cells.numpy().astype(np.uint32).tolist()
+    msg.confidence = answer.confidence.numpy().astype(np.float32).tolist()
+    msg.data = codecs.encode_patches(answer.patches.numpy().astype(np.float32), encoding)
     return msg
 
 
-def msg_to_patches(msg: SegPatches) -> PatchSet:
-    """Validate a SegPatches message and return its arrays."""
+def msg_to_patches(msg: SegPatches) -> Response:
+    """Validate a SegPatches message and return it as an answer (CPU tensors)."""
     if not msg.source_id or not msg.target_id:
         raise WireFormatError("SegPatches without source_id or target_id", "ids")
     height = codecs.check_dim("grid_height", msg.grid_height, 1, codecs.MAX_GRID_SIDE)
@@ -84,7 +85,7 @@ def msg_to_patches(msg: SegPatches) -> PatchSet:
         raise WireFormatError("confidences must be finite and in [0, 1]", "confidence")
     patches = codecs.decode_patches(bytes(msg.data), count, msg.num_classes, msg.patch_size,
                                     msg.encoding)
-    return PatchSet(cells, sources, confidence, patches, (height, width))
+    return Response.from_numpy(cells, patches, confidence, sources, (height, width))
 
 
 # --- sensor_msgs/Image ------------------------------------------------------------------

@@ -23,7 +23,7 @@ from mash_ros.bags.scoring import SwarmScore
 from mash_ros.bags.snapshots import group_snapshots
 from mash_ros.core import codecs
 from mash_ros.core.checkpoint import load_checkpoint
-from mash_ros.core.codecs import PatchSet
+from mash_ros.core.roles import Response
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.swarm.params import default
 
@@ -33,12 +33,12 @@ def _wire_query(query: np.ndarray, encoding: str) -> np.ndarray:
     return codecs.decode_query(payload, np.asarray(scale, np.float32), *query.shape, encoding)
 
 
-def _wire_patches(answer: PatchSet, encoding: str) -> PatchSet:
+def _wire_patches(answer: Response, encoding: str) -> Response:
     count, classes, patch, _ = answer.patches.shape
-    payload = codecs.encode_patches(answer.patches, encoding)
-    return PatchSet(answer.cell_index, answer.source_cell,
-                    np.asarray(answer.confidence, np.float32),
-                    codecs.decode_patches(payload, count, classes, patch, encoding), answer.grid)
+    payload = codecs.encode_patches(answer.patches.numpy().astype(np.float32), encoding)
+    decoded = codecs.decode_patches(payload, count, classes, patch, encoding)
+    return Response(answer.cell_ids, torch.from_numpy(np.ascontiguousarray(decoded, np.float32)),
+                    answer.confidence, answer.source_cells, answer.grid_size)
 
 
 def swarm_outputs(agent: MashAgent, images: dict[str, np.ndarray], query_encoding: str,

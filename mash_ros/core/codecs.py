@@ -22,7 +22,6 @@ Patch payload ``top1``, shape [n, P, P]: one byte per pixel, C times smaller tha
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -259,21 +258,3 @@ def decode_patches(data: bytes, count: int, classes: int, patch: int, encoding) 
         raise WireFormatError("patch payload holds values outside [0, 1]: not probabilities",
                               "payload values")
     return values
-
-
-@dataclass
-class PatchSet:
-    """The arrays of one SegPatches message.
-
-    cell_index:  int64 [n]   target cells (y * Ws + x) the patches belong to
-    source_cell: int64 [n]   supporter cells they were warped from
-    confidence:  float32 [n] warping confidence in [0, 1]
-    patches:     float32 [n, C, P, P] class probabilities
-    grid:        (Hs, Ws) of the target grid
-    """
-
-    cell_index: np.ndarray
-    source_cell: np.ndarray
-    confidence: np.ndarray
-    patches: np.ndarray
-    grid: tuple[int, int]

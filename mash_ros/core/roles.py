@@ -54,7 +54,9 @@ class AgentState:
 
 @dataclass
 class Response:
-    """A supporter's sparse answer to one query: only the cells it sends.
+    """A supporter's sparse answer to one query: only the cells it sends. The one answer type,
+    in the core and on the wire: ``conversions.msg_to_patches`` turns a SegPatches message into
+    one (validated), ``conversions.patches_to_msg`` sends one.
 
     cell_ids index the *target's* grid row-major (y * Wt + x); source_cells the supporter's own
     grid cell each patch was cut from (the warping grid, useful for visualisation).
@@ -69,6 +71,16 @@ class Response:
     @property
     def num_cells(self) -> int:
         return int(self.cell_ids.numel())
+
+    @classmethod
+    def from_numpy(cls, cell_ids: np.ndarray, patches: np.ndarray, confidence: np.ndarray,
+                   source_cells: np.ndarray, grid_size: Tuple[int, int]) -> Response:
+        """The same fields as numpy arrays (int [n], float [n,C,P,P], float [n], int [n])."""
+        return cls(torch.from_numpy(np.asarray(cell_ids, np.int64)),
+                   torch.from_numpy(np.ascontiguousarray(patches, np.float32)),
+                   torch.from_numpy(np.asarray(confidence, np.float32)),
+                   torch.from_numpy(np.asarray(source_cells, np.int64)),
+                   (int(grid_size[0]), int(grid_size[1])))
 
 
 def preprocess(rgb: np.ndarray, size: Tuple[int, int] | None = None) -> torch.Tensor:

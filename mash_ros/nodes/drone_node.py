@@ -383,7 +383,7 @@ class DroneNode(Node):
             reply = conversions.patches_to_msg(answer, msg.header, self.agent, peer,
                                                msg.sequence, self.params.patch_encoding)
             self.publish(self.answer_pubs[peer], topics.of(peer, topics.PATCHES), reply)
-            self.stats.answered(len(answer.cell_index))
+            self.stats.answered(answer.num_cells)
 
     def on_patches(self, peer: str, msg: SegPatches, received: float) -> None:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mash_ros.core.codecs import PatchSet, WireFormatError
+from mash_ros.core.codecs import WireFormatError
 from mash_ros.core.fusion import build_fusion
 from mash_ros.core.roles import AgentState, Response, preprocess
 
@@ -60,34 +60,28 @@ class MashAgent:
         return state.query[0].numpy()
 
     @torch.inference_mode()
-    def answer(self, query: np.ndarray, state: AgentState) -> PatchSet:
+    def answer(self, query: np.ndarray, state: AgentState) -> Response:
         """A peer's decoded query [Q, Hs, Ws] + own state -> the patches to send back."""
         expected = (self.cfg.query_dim, *self.grid)
         if query.shape != expected:
             raise WireFormatError(f"query shape {query.shape} does not fit this model {expected}",
                                   "shape")
-        response = self.model.respond(torch.from_numpy(np.ascontiguousarray(query)), state)
-        return PatchSet(response.cell_ids.numpy(), response.source_cells.numpy(),
-                        response.confidence.numpy().astype(np.float32),
-                        response.patches.numpy().astype(np.float32), response.grid_size)
+        return self.model.respond(torch.from_numpy(np.ascontiguousarray(query)), state)
 
-    def check_answer(self, patch_set: PatchSet) -> None:
-        """Raise WireFormatError unless ``patch_set`` fits this model's grid and classes."""
-        _, classes, patch, _ = patch_set.patches.shape
-        if tuple(patch_set.grid) != self.grid or classes != self.cfg.num_classes \
+    def check_answer(self, answer: Response) -> None:
+        """Raise WireFormatError unless ``answer`` fits this model's grid and classes."""
+        _, classes, patch, _ = answer.patches.shape
+        if tuple(answer.grid_size) != self.grid or classes != self.cfg.num_classes \
                 or patch != self.cfg.patch_size:
-            raise WireFormatError(f"answer for grid {patch_set.grid}, {classes} classes, patch "
+            raise WireFormatError(f"answer for grid {answer.grid_size}, {classes} classes, patch "
                                   f"{patch} does not fit grid {self.grid}, "
                                   f"{self.cfg.num_classes} classes, patch {self.cfg.patch_size}",
                                   "shape")
 
     @torch.inference_mode()
-    def fuse(self, state: AgentState, answers: list[PatchSet]) -> np.ndarray:
+    def fuse(self, state: AgentState, answers: list[Response]) -> np.ndarray:
         """Own state + peers' answers -> fused class probabilities float32 [C, H, W]."""
-        responses = [Response(torch.from_numpy(a.cell_index), torch.from_numpy(a.patches),
-                              torch.from_numpy(a.confidence), torch.from_numpy(a.source_cell),
-                              tuple(a.grid)) for a in answers]
-        return self.model.fuse(state, responses).numpy()
+        return self.model.fuse(state, answers).numpy()
 
     @staticmethod
     def single_agent(state: AgentState) -> np.ndarray:

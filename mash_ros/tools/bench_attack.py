@@ -165,6 +165,7 @@ class Fuzzer:
         from rclpy.serialization import serialize_message
 
         from mash_ros import conversions
+        from mash_ros.core.roles import Response
         from mash_ros.swarm.auth import Authenticator
 
         if not self.pending:
@@ -173,8 +174,8 @@ class Fuzzer:
         peers = [a for a in self.agents if a != target]
         patches = np.zeros((256, 8, 8, 8), np.float32)
         patches[:, FORGED_CLASS] = 1.0
-        answer = conversions.PatchSet(np.arange(256), np.arange(256), np.ones(256, np.float32),
-                                      patches, (16, 16))
+        answer = Response.from_numpy(np.arange(256), patches, np.ones(256), np.arange(256),
+                                     (16, 16))
         msg = conversions.patches_to_msg(answer, query.header, peers[self.rng.integers(
             len(peers))], target, query.sequence, "uint8")
         if self.rng.random() < 0.5:

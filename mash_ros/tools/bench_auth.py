@@ -36,6 +36,7 @@ def sample_messages(answer_cells: float = 0.3) -> dict:
 
     from mash_ros import conversions
     from mash_ros.core.config import load_preset
+    from mash_ros.core.roles import Response
 
     rng = np.random.default_rng(0)
     header = Header(frame_id="camera")
@@ -47,10 +48,9 @@ def sample_messages(answer_cells: float = 0.3) -> dict:
             query.astype(np.float32), header, "drone_0", 1, "int8")
         cells = int(cfg.num_cells * answer_cells)
         probs = rng.dirichlet(np.ones(cfg.num_classes), (cells, cfg.patch_size, cfg.patch_size))
-        answer = conversions.PatchSet(np.arange(cells), np.arange(cells),
-                                      rng.uniform(0, 1, cells).astype(np.float32),
-                                      probs.transpose(0, 3, 1, 2).astype(np.float32),
-                                      (cfg.grid_height, cfg.grid_width))
+        answer = Response.from_numpy(np.arange(cells), probs.transpose(0, 3, 1, 2),
+                                     rng.uniform(0, 1, cells), np.arange(cells),
+                                     (cfg.grid_height, cfg.grid_width))
         for encoding in ("top1", "uint8"):
             out[f"SegPatches {preset} {encoding} {answer_cells:.0%} cells"] = \
                 conversions.patches_to_msg(answer, header, "drone_1", "drone_0", 1, encoding)

@@ -26,6 +26,7 @@ from std_msgs.msg import Header
 
 from mash_ros import conversions
 from mash_ros.core.codecs import WireFormatError
+from mash_ros.core.roles import Response
 from mash_ros.nodes import qos
 from mash_ros.swarm import topics
 from mash_ros.swarm.auth import canonical_bytes
@@ -47,7 +48,7 @@ def synthetic_query(sequence: int, channels=8, grid=16) -> np.ndarray:
     return rng.standard_normal((channels, grid, grid)).astype(np.float32)
 
 
-def synthetic_answer(query: np.ndarray, classes=8, patch=8) -> conversions.PatchSet:
+def synthetic_answer(query: np.ndarray, classes=8, patch=8) -> Response:
     """Patches a supporter derives from a query: the ~7 % of cells whose channel 0 exceeds 1.5."""
     _, height, width = query.shape
     cells = np.flatnonzero(query[0].ravel() > 1.5)
@@ -55,8 +56,7 @@ def synthetic_answer(query: np.ndarray, classes=8, patch=8) -> conversions.Patch
     logits = rng.standard_normal((len(cells), classes, patch, patch))
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     confidence = 1.0 / (1.0 + np.exp(-query[1].ravel()[cells]))
-    return conversions.PatchSet(cells, cells[::-1].copy(), confidence.astype(np.float32),
-                                probs.astype(np.float32), (height, width))
+    return Response.from_numpy(cells, probs, confidence, cells[::-1].copy(), (height, width))
 
 
 class ExchangePeer(Node):

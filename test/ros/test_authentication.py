@@ -9,6 +9,7 @@ from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
 from mash_ros import conversions
+from mash_ros.core.roles import Response
 from mash_ros.nodes.drone_node import DroneNode
 from mash_ros.swarm.auth import Authenticator
 from mash_ros.swarm.keyfile import generate_key_file, load_key
@@ -56,8 +57,8 @@ def forged_answer(header, sequence):
     """Well-formed, in drone_1's name, for the pending frame: every cell, class 0, sure."""
     patches = np.zeros((256, 8, 8, 8), np.float32)
     patches[:, 0] = 1.0
-    answer = conversions.PatchSet(np.arange(256), np.arange(256), np.ones(256, np.float32),
-                                  patches, (16, 16))
+    answer = Response.from_numpy(np.arange(256), patches, np.ones(256), np.arange(256),
+                                 (16, 16))
     return conversions.patches_to_msg(answer, header, "drone_1", "drone_0", sequence)
 
 

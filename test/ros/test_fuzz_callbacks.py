@@ -22,6 +22,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from mash_ros import conversions
+from mash_ros.core.roles import Response
 from mash_ros.nodes.drone_node import DroneNode
 from mash_ros.swarm.keyfile import generate_key_file
 
@@ -215,8 +216,8 @@ def test_fuzzed_answers_reach_fusion_or_are_dropped(node, data):
     fused, used = node.stats.fused, node.stats.answers_used
     delivered(node, "/drone_0/mash/patches", msg)
     # a second, valid answer from every peer completes the frame: fusion runs on what passed
-    answer = conversions.PatchSet(np.arange(4), np.arange(4), np.full(4, 0.9, np.float32),
-                                  np.full((4, 8, 8, 8), 1 / 8, np.float32), (16, 16))
+    answer = Response.from_numpy(np.arange(4), np.full((4, 8, 8, 8), 1 / 8), np.full(4, 0.9),
+                                 np.arange(4), (16, 16))
     for peer in PEERS:
         reply = conversions.patches_to_msg(answer, header(stamp), peer, "drone_0", sequence)
         delivered(node, "/drone_0/mash/patches", reply)

@@ -8,6 +8,7 @@ from std_msgs.msg import Header
 
 from mash_ros import conversions
 from mash_ros.core.codecs import WireFormatError
+from mash_ros.core.roles import Response
 
 RNG = np.random.default_rng(1)
 
@@ -22,13 +23,12 @@ def round_trip(msg):
     return deserialize_message(serialize_message(msg), type(msg))
 
 
-def patch_set(count=5, grid=(16, 16)):
+def answer(count=5, grid=(16, 16)):
     logits = RNG.standard_normal((count, 8, 8, 8))
     probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     cells = RNG.choice(grid[0] * grid[1], count, replace=False)
     confidence = RNG.uniform(0, 1, count).astype(np.float32)
-    return conversions.PatchSet(cells, cells[::-1].copy(), confidence, probs.astype(np.float32),
-                                grid)
+    return Response.from_numpy(cells, probs, confidence, cells[::-1].copy(), grid)
 
 
 @pytest.mark.parametrize("encoding", ["float32", "float16", "int8"])
@@ -44,20 +44,21 @@ def test_query_map_round_trip(encoding):
 
 @pytest.mark.parametrize("encoding", ["float16", "uint8", "top1"])
 def test_seg_patches_round_trip(encoding):
-    sent = patch_set()
+    sent = answer()
     msg = conversions.patches_to_msg(sent, header(), "drone_1", "drone_0", 7, encoding)
     back = round_trip(msg)
     assert back == msg
     got = conversions.msg_to_patches(back)
-    np.testing.assert_array_equal(got.cell_index, sent.cell_index)
-    np.testing.assert_array_equal(got.source_cell, sent.source_cell)
+    np.testing.assert_array_equal(got.cell_ids, sent.cell_ids)
+    np.testing.assert_array_equal(got.source_cells, sent.source_cells)
     np.testing.assert_array_equal(got.confidence, sent.confidence)
+    got_p, sent_p = got.patches.numpy(), sent.patches.numpy()
     if encoding == "top1":  # the ArgMax only, and the top probability to 5 bits
-        np.testing.assert_array_equal(got.patches.argmax(1), sent.patches.argmax(1))
-        np.testing.assert_allclose(got.patches.max(1), sent.patches.max(1), atol=0.875 / 62)
+        np.testing.assert_array_equal(got_p.argmax(1), sent_p.argmax(1))
+        np.testing.assert_allclose(got_p.max(1), sent_p.max(1), atol=0.875 / 62)
     else:
-        np.testing.assert_allclose(got.patches, sent.patches, atol=1 / 500)
-    assert got.grid == (16, 16)
+        np.testing.assert_allclose(got_p, sent_p, atol=1 / 500)
+    assert got.grid_size == (16, 16)
 
 
 def test_wire_encoding_values_match_the_message_constants():
@@ -91,7 +92,7 @@ def good_query():
 
 
 def good_patches():
-    return conversions.patches_to_msg(patch_set(3, (4, 4)), header(), "drone_1", "drone_0", 1,
+    return conversions.patches_to_msg(answer(3, (4, 4)), header(), "drone_1", "drone_0", 1,
                                       "uint8")
 
 

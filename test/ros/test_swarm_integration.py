@@ -11,6 +11,7 @@ from std_msgs.msg import Header
 
 from mash_ros import conversions
 from mash_ros.core.checkpoint import load_checkpoint
+from mash_ros.core.roles import Response
 from mash_ros.nodes import qos
 from mash_ros.tools.swarm_harness import SwarmHarness
 
@@ -149,8 +150,8 @@ def test_forged_answers_are_never_fused(harness_factory, checkpoint, smooth_imag
     wrong_key = Authenticator(b"not the swarm key, 32 bytes long")
     patches = np.zeros((256, 8, 8, 8), np.float32)
     patches[:, 0] = 1.0
-    everything = conversions.PatchSet(np.arange(256), np.arange(256),
-                                      np.ones(256, np.float32), patches, (16, 16))
+    everything = Response.from_numpy(np.arange(256), patches, np.ones(256), np.arange(256),
+                                     (16, 16))
     forged = []
 
     def forge(query: QueryMap) -> None:
