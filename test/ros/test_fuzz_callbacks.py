@@ -116,6 +116,35 @@ def test_big_endian_rgb8_image_is_used(node):
     assert node.stats.frames == frames + 1
 
 
+def test_four_channel_images_pass_the_size_limit_and_resize_when_asked(node, checkpoint,
+                                                                        key_file):
+    """AirSim's bgra8 at the model's size goes through the default node; a node with
+    resize_images takes a larger capture too (its limit is then max_message_bytes)."""
+    rgb = np.random.default_rng(3).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    bgra = np.concatenate([rgb[..., ::-1], np.full((256, 256, 1), 255, np.uint8)], -1)
+    small = Image(header=header(11), height=128, width=128, encoding="bgra8", step=512,
+                  data=bgra[::2, ::2].tobytes())
+    frames = node.stats.frames
+    assert delivered(node, CAMERA, serialize_message(small)) == 0
+    assert node.stats.frames == frames + 1
+    large = Image(header=header(12), height=256, width=256, encoding="bgra8", step=1024,
+                  data=bgra.tobytes())
+    assert node.drops.counts[("camera", "Image: size")] == 0
+    delivered(node, CAMERA, serialize_message(large))  # the default node refuses it
+    assert node.drops.counts[("camera", "Image: oversized")] \
+        + node.drops.counts[("camera", "Image: size")] == 1
+    params = {"agents": ["drone_3", *PEERS], "targets": ["all"], "model_path": str(checkpoint),
+              "preset": "cpu", "image_topic": "/fuzz/drone_3/image", "resize_images": True,
+              "peer_timeout_s": 1e6, "swarm_key_file": str(key_file)}
+    resizer = DroneNode(namespace="drone_3",
+                        parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    try:
+        assert delivered(resizer, "/fuzz/drone_3/image", serialize_message(large)) == 0
+        assert resizer.stats.frames == 1
+    finally:
+        resizer.destroy_node()
+
+
 @st.composite
 def images(draw):
     pick = Breaker(draw, ["height", "width", "encoding", "step", "size", "is_bigendian"])
