@@ -145,6 +145,22 @@ def test_gt_homography_reproduces_a_pure_shift():
     assert torch.equal(homography_matches(truth, grid, grid), truth)
 
 
+def test_true_local_fit_carries_a_planar_motion_into_the_obstruction():
+    from mash_ros.learning.matching import true_local_fit_errors
+
+    grid, patch = 8, 8
+    side = grid * patch
+    v, u = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    x, y = 0.9 * u + 5.0, v + 0.1 * u  # an affine view of a plane: one homography explains it
+    flow = torch.stack([(2 * x + 1) / side - 1, (2 * y + 1) / side - 1], -1).float()
+    flow[(x >= side) | (y >= side)] = -2.0  # out of the supporter's view
+    obstructed = torch.zeros(grid, grid, dtype=torch.bool)
+    obstructed[2:5, 2:5] = True  # the true positions there are never shown to the fit
+    errors = true_local_fit_errors(flow.unsqueeze(0), obstructed.flatten(), grid, grid, patch)
+    assert errors.numel() == 9
+    assert errors.max() < 0.05  # px
+
+
 def test_gt_warp_fills_only_obstructed_cells_from_the_first_seeing_supporter(tiny_cfg):
     from mash_ros.learning.matching import gt_warp
 

@@ -10,6 +10,9 @@ separately for clear target cells and for obstructed ones (> half the cell's pix
 obstruction: there the target's own query describes the obstruction, not the scene).
 ``gt_homography`` scores what one homography per view pair can explain: one fitted by RANSAC to
 the ground-truth matches themselves (a reference for the geometric consensus, not a bound).
+``gt_local_fit`` places obstructed cells by the supporter's local geometry (``localfit.py``)
+fitted to the *true* sub-cell positions of the clear cells: how far the geometry carries once
+the clear cells are matched perfectly (pixel error of the obstructed cells' positions).
 ``gt_warp`` is the segmentation MASH's patch exchange would reach with a perfect warping grid:
 the target's own result with every obstructed cell replaced by a supporter's own segmentation
 patch at the true matching cell (the first supporter that sees it). It bounds what better
@@ -27,11 +30,13 @@ from mash_ros.core.consensus import (
     normalise,
     project,
 )
+from mash_ros.core.localfit import local_homography_positions
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.core.subcell import true_positions
 from mash_ros.core.warp import patchify, unpatchify
 
 OBSTRUCTED_CELL_FRACTION = 0.5
+GT_LOCAL_FIT_SIGMA = 0.3  # image widths: the shipped local fit's (config/presets.yaml)
 GT_FIT_HYPOTHESES = 256
 GT_FIT_INLIER_CELLS = 1.0
 
@@ -91,15 +96,8 @@ class SubcellTally:
             self.errors[group].append(error[near & cells.unsqueeze(0)])
 
     def summary(self) -> dict:
-        out = {}
-        for group, parts in self.errors.items():
-            e = torch.cat(parts) if parts else torch.zeros(0)
-            n = max(int(e.numel()), 1)
-            out[group] = {"cells": int(e.numel()),
-                          "median_px": float(e.median()) if e.numel() else None,
-                          "within_1px": 100.0 * float((e <= 1.0).sum()) / n,
-                          "within_2px": 100.0 * float((e <= 2.0).sum()) / n}
-        return out
+        return {group: pixel_error_summary(torch.cat(parts) if parts else torch.zeros(0))
+                for group, parts in self.errors.items()}
 
 
 def obstructed_cells(mask: torch.Tensor, patch: int) -> torch.Tensor:
@@ -107,6 +105,37 @@ def obstructed_cells(mask: torch.Tensor, patch: int) -> torch.Tensor:
     h, w = mask.shape
     fraction = mask.float().view(h // patch, patch, w // patch, patch).mean((1, 3))
     return (fraction > OBSTRUCTED_CELL_FRACTION).flatten()
+
+
+def pixel_error_summary(errors: torch.Tensor) -> dict:
+    """errors [n] px -> {"cells", "median_px", "within_1px" %, "within_2px" %}."""
+    n = max(int(errors.numel()), 1)
+    return {"cells": int(errors.numel()),
+            "median_px": float(errors.median()) if errors.numel() else None,
+            "within_1px": 100.0 * float((errors <= 1.0).sum()) / n,
+            "within_2px": 100.0 * float((errors <= 2.0).sum()) / n}
+
+
+def true_local_fit_errors(flow: torch.Tensor, obstructed: torch.Tensor, grid_h: int,
+                          grid_w: int, patch: int) -> torch.Tensor:
+    """flow [S,H,W,2] per-pixel truth, obstructed [Nt] -> pixel errors [n] of the obstructed
+    cells (seen by the supporter) placed by the local fit of the clear cells' true positions."""
+    true_pos, valid = true_positions(flow, patch)  # [S,2,Ht,Wt], [S,Ht,Wt]
+    s = true_pos.shape[0]
+    clear = valid & ~obstructed.view(1, grid_h, grid_w)
+    centres = normalise(cell_centres(grid_h, grid_w, flow.device), grid_h, grid_w).double()
+    dst = normalise(true_pos.flatten(2).transpose(1, 2).double(), grid_h, grid_w)
+    weight = clear.flatten(1).double()
+    samples = hypothesis_table(grid_h * grid_w, GT_FIT_HYPOTHESES).unsqueeze(0).expand(s, -1, -1)
+    h, inliers = fit_homography(centres.expand(s, -1, -1), dst, weight, samples,
+                                2.0 * GT_FIT_INLIER_CELLS / grid_w)
+    found = inliers.sum(1) >= 4
+    positions, fitted = local_homography_positions(true_pos, clear.to(true_pos.dtype),
+                                                   h.to(true_pos.dtype), found,
+                                                   (grid_h, grid_w), GT_LOCAL_FIT_SIGMA)
+    error = patch * torch.linalg.vector_norm(positions - true_pos, dim=1)  # [S,Ht,Wt]
+    wanted = valid & fitted & obstructed.view(1, grid_h, grid_w)
+    return error[wanted]
 
 
 def homography_matches(truth: torch.Tensor, grid_h: int, grid_w: int) -> torch.Tensor:
@@ -133,12 +162,14 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0, references: bool = Tr
     """Score MASH's warping grid (target = slot 0 of each snapshot) against the simulator's
     correspondences. Returns {"model": {clear, obstructed}, "snapshots"}, each group
     {"cells", "exact" %, "near" %}, plus with ``references`` "gt_homography" (same layout) and
-    "gt_warp" (a SegmentationScore summary)."""
+    "gt_warp" (a SegmentationScore summary) and, for sub-cell models, "gt_local_fit" (pixel
+    errors of the obstructed cells, ``pixel_error_summary``)."""
     model.eval()
     warped = SegmentationScore()
     tally = MatchTally(cfg.grid_height, cfg.grid_width)
     subcell = SubcellTally()
     reference = MatchTally(cfg.grid_height, cfg.grid_width)
+    local_fit = []
     count = len(dataset) if not limit else min(limit, len(dataset))
     for i in range(count):
         item = dataset[i]
@@ -153,6 +184,9 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0, references: bool = Tr
             continue
         reference.update(homography_matches(truth, cfg.grid_height, cfg.grid_width), truth,
                          obstructed)
+        if "warp_positions" in out:
+            local_fit.append(true_local_fit_errors(item["flow"], obstructed, cfg.grid_height,
+                                                   cfg.grid_width, cfg.patch_size))
         fused = gt_warp(out["agent_logits"][0].softmax(1), truth, obstructed, cfg)
         warped.update(fused.argmax(0).numpy(), item["labels"].numpy(), item["mask"].numpy())
     result = {"model": tally.summary(), "snapshots": count}
@@ -160,6 +194,8 @@ def matching_accuracy(model, dataset, cfg, limit: int = 0, references: bool = Tr
         result["subcell"] = subcell.summary()
     if references:
         result.update(gt_homography=reference.summary(), gt_warp=warped.summary())
+    if local_fit:
+        result["gt_local_fit"] = pixel_error_summary(torch.cat(local_fit))
     return result
 
 

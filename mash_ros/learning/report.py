@@ -59,6 +59,13 @@ def markdown_table(rows: list[dict], meta: dict) -> str:
                 lines.append(_matching_line(row["matching"]))
             if "subcell" in row.get("matching", {}):
                 lines.append(_subcell_line(row["matching"]["subcell"]))
+            if "gt_local_fit" in row.get("matching", {}):
+                fit = row["matching"]["gt_local_fit"]
+                lines.append(
+                    f"The local fit of the clear cells' true positions places the obstructed "
+                    f"ones a median {fit['median_px']:.2f} px from the truth "
+                    f"({fit['within_1px']:.1f} % within 1 px, {fit['within_2px']:.1f} % within "
+                    f"2 px, {fit['cells']} cells).")
             for name, variant in row.get("ablations", {}).items():
                 lines.append(
                     f"Ablation {name} ({variant['snapshots']} snapshots): mIoU "
