@@ -116,19 +116,26 @@ def pixel_error_summary(errors: torch.Tensor) -> dict:
             "within_2px": 100.0 * float((errors <= 2.0).sum()) / n}
 
 
+def fit_to_truth(dst: torch.Tensor, weight: torch.Tensor, grid_h: int, grid_w: int
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One RANSAC homography per supporter from every target cell centre to its true position:
+    dst [S,Nt,2] supporter-normalised, weight [S,Nt] (0 = no truth there) -> (h [S,8] float64,
+    inliers [S,Nt] bool)."""
+    s, n = weight.shape
+    centres = normalise(cell_centres(grid_h, grid_w, dst.device).double(), grid_h, grid_w)
+    samples = hypothesis_table(n, GT_FIT_HYPOTHESES).unsqueeze(0).expand(s, -1, -1)  # [S,R,4]
+    return fit_homography(centres.expand(s, -1, -1), dst.double(), weight.double(), samples,
+                          2.0 * GT_FIT_INLIER_CELLS / grid_w)
+
+
 def true_local_fit_errors(flow: torch.Tensor, obstructed: torch.Tensor, grid_h: int,
                           grid_w: int, patch: int) -> torch.Tensor:
     """flow [S,H,W,2] per-pixel truth, obstructed [Nt] -> pixel errors [n] of the obstructed
     cells (seen by the supporter) placed by the local fit of the clear cells' true positions."""
     true_pos, valid = true_positions(flow, patch)  # [S,2,Ht,Wt], [S,Ht,Wt]
-    s = true_pos.shape[0]
     clear = valid & ~obstructed.view(1, grid_h, grid_w)
-    centres = normalise(cell_centres(grid_h, grid_w, flow.device), grid_h, grid_w).double()
-    dst = normalise(true_pos.flatten(2).transpose(1, 2).double(), grid_h, grid_w)
-    weight = clear.flatten(1).double()
-    samples = hypothesis_table(grid_h * grid_w, GT_FIT_HYPOTHESES).unsqueeze(0).expand(s, -1, -1)
-    h, inliers = fit_homography(centres.expand(s, -1, -1), dst, weight, samples,
-                                2.0 * GT_FIT_INLIER_CELLS / grid_w)
+    dst = normalise(true_pos.flatten(2).transpose(1, 2), grid_h, grid_w)
+    h, inliers = fit_to_truth(dst, clear.flatten(1), grid_h, grid_w)
     found = inliers.sum(1) >= 4
     positions, fitted = local_homography_positions(true_pos, clear.to(true_pos.dtype),
                                                    h.to(true_pos.dtype), found,
@@ -143,12 +150,9 @@ def homography_matches(truth: torch.Tensor, grid_h: int, grid_w: int) -> torch.T
     true matches, predicts (no-match where it maps outside the supporter's grid)."""
     no_match = grid_h * grid_w
     centres = cell_centres(grid_h, grid_w, truth.device).double()  # [Nt,2], cells
-    weight = (truth < no_match).double()  # [S,Nt]
     src = normalise(centres, grid_h, grid_w).expand(truth.shape[0], -1, -1)
     dst = normalise(centres[truth.clamp_max(no_match - 1)], grid_h, grid_w)
-    samples = hypothesis_table(truth.shape[1], GT_FIT_HYPOTHESES)
-    samples = samples.unsqueeze(0).expand(truth.shape[0], -1, -1)  # [S,R,4]
-    h, _ = fit_homography(src, dst, weight, samples, 2.0 * GT_FIT_INLIER_CELLS / grid_w)
+    h, _ = fit_to_truth(dst, truth < no_match, grid_h, grid_w)
     projected, depth = project(h, src)
     cells = denormalise(projected, grid_h, grid_w).floor().long()  # [S,Nt,2] (x, y)
     inside = ((cells[..., 0] >= 0) & (cells[..., 0] < grid_w) & (cells[..., 1] >= 0)
