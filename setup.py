@@ -15,6 +15,7 @@ CONSOLE_SCRIPTS = [
     "mash-demo = mash_ros.tools.demo:main",
     "mash-evaluate-bag = mash_ros.tools.evaluate_bag:main",
     "mash-keygen = mash_ros.tools.keygen:main",
+    "mash-netlab = mash_ros.tools.netlab:main",
     "mash-record = mash_ros.tools.record:main",
     "mash-replay = mash_ros.tools.replay:main",
     "mash-evaluate = mash_ros.tools.evaluate:main",

@@ -4,7 +4,7 @@
 wheel) runs on the ground station; every ROS 2 process is its client through
 ``ROS_DISCOVERY_SERVER``. Only discovery goes through the server; data flows drone to drone.
 ``static``: no server; every process is told every drone's address (``ROS_STATIC_PEERS``) and
-automatic (multicast) discovery is off.
+discovers by unicast to those (automatic discovery range LOCALHOST, so no multicast).
 
 In both, Fast DDS's shared-memory transport is switched off (UDPv4 only): in the lab all
 namespaces share one kernel and one /dev/shm, and SHM would carry drone-to-drone data around
@@ -35,7 +35,9 @@ def discovery_env(base: dict, mode: str, server_ip: str, peer_ips: list[str]) ->
         env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "SUBNET"
         env["ROS_DISCOVERY_SERVER"] = f"{server_ip}:{SERVER_PORT}"
     else:
-        env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "OFF"
+        # LOCALHOST + static peers: unicast discovery with the listed hosts only, no
+        # multicast (SUBNET would add multicast discovery; OFF did not match peers in the lab)
+        env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
         env["ROS_STATIC_PEERS"] = ";".join(peer_ips)
     return env
 
