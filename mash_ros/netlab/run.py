@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import pathlib
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -51,6 +52,7 @@ class LabSwarm:
     images: np.ndarray                       # uint8 [snapshots, agents, H, W, 3]
     parameters: dict = field(default_factory=dict)
     discovery: str = "server"
+    fastdds_xml: str | None = None           # Fast DDS profile for the drones (not stations)
     frames: dict = field(default_factory=dict)  # (index, agent) -> LabFrame
 
     def __post_init__(self):
@@ -93,7 +95,10 @@ class LabSwarm:
         for spec in self.plan:
             spec.parameters["summary_path"] = str(self.summaries[spec.agent])
         prefixes = {a: self.lab.exec_prefix(i) for i, a in enumerate(self.agents)}
-        self.drones = NamespacedProcesses(self.plan, prefixes, self.parameters, env)
+        drone_env = dict(env)
+        if self.fastdds_xml:
+            drone_env.update(fastdds_profile_env(self.fastdds_xml, self.cap_bit, self.workdir))
+        self.drones = NamespacedProcesses(self.plan, prefixes, self.parameters, drone_env)
         self.drones.start()
         for i, agent in enumerate(self.agents):
             proc = subprocess.Popen(
@@ -211,6 +216,24 @@ class LabSwarm:
             if all(r is not None and r.fused is not None for r in results.values()):
                 return
         raise TimeoutError("no warm-up snapshot made it through the lab in time")
+
+
+def fastdds_profile_env(xml: str, cap_bit: int | None, workdir: pathlib.Path) -> dict:
+    """Environment that loads ``xml`` as the drones' default Fast DDS profile, its flow
+    controller's max_bytes_per_period (if any) rewritten to the send budget of ``cap_bit``
+    per its period_ms; publication mode asynchronous (flow controllers need it)."""
+    from mash_ros.netlab.measure import budget_for_cap
+
+    text = pathlib.Path(xml).read_text()
+    period = re.search(r"<period_ms>(\d+)</period_ms>", text)
+    if cap_bit and period:
+        per_period = max(1, budget_for_cap(cap_bit) * int(period.group(1)) // 1000)
+        text = re.sub(r"<max_bytes_per_period>\d+</max_bytes_per_period>",
+                      f"<max_bytes_per_period>{per_period}</max_bytes_per_period>", text)
+    path = workdir / "fastdds_profile.xml"
+    path.write_text(text)
+    return {"FASTDDS_DEFAULT_PROFILES_FILE": str(path),
+            "RMW_FASTRTPS_PUBLICATION_MODE": "ASYNCHRONOUS"}
 
 
 class NamespacedProcesses(SwarmProcesses):

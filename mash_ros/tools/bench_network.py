@@ -18,7 +18,7 @@ import numpy as np
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.netlab.measure import BUDGET_SHARE, latency_summary, paced, without_outputs
 from mash_ros.swarm.topics import agent_name
-from mash_ros.tools.netlab import add_run_arguments, run_one
+from mash_ros.tools.netlab import add_run_arguments, node_parameters, run_one
 
 
 def add_arguments(parser) -> None:
@@ -74,8 +74,7 @@ def same_host(ns, images: np.ndarray, workdir: pathlib.Path) -> dict:
 
     isolate_this_process()
     rclpy.init()
-    parameters = {"model_path": str(ns.model)} if ns.model else {}
-    harness = SwarmHarness(ns.agents, workdir, parameters)
+    harness = SwarmHarness(ns.agents, workdir, node_parameters(ns))
     try:
         harness.start()
         harness.wait_ready(timeout=120)
@@ -169,5 +168,6 @@ def run(ns) -> dict:
     ref = without_outputs(reference)
     ref["miou"] = ref_quality
     return {"agents": ns.agents, "frames": frames, "period_s": ns.period_s,
+            "deadline_s": ns.deadline_s, "fastdds_xml": ns.fastdds_xml,
             "discovery": ns.discovery, "budget_share_of_cap": 0 if ns.no_budget else BUDGET_SHARE,
             "same_host": ref, "caps": rows, "plot": str(out_plot)}

@@ -36,6 +36,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="discovery server on the ground station, or static peers")
     parser.add_argument("--no-budget", action="store_true",
                         help="leave send_budget_bps at 0 (unlimited) whatever the cap")
+    parser.add_argument("--fastdds-xml", default=None,
+                        help="Fast DDS XML profile for the drone processes, e.g. "
+                             "config/fastdds_flow_controller.xml (its flow controller's rate is "
+                             "set from the cap)")
+    parser.add_argument("--deadline-s", type=float, default=None,
+                        help="drone parameter deadline_s (default: config/swarm.yaml's)")
     parser.add_argument("--model", default=None, help="weights (default: bundled mash_cpu.pt)")
     parser.add_argument("--data", default=None,
                         help="simulator data directory (default: the bundled sample)")
@@ -56,11 +62,18 @@ def run_one(ns, cap_mbit: float | None, workdir: pathlib.Path) -> dict:
     cap_bit = None if cap_mbit is None else int(cap_mbit * 1e6)
     frames = ns.frames or _data_length(ns.data)
     images = load_snapshots(ns.data, frames, ns.agents)
-    parameters = {"send_budget_bps": 0 if ns.no_budget else budget_for_cap(cap_bit)}
-    if ns.model:
-        parameters["model_path"] = str(ns.model)
+    parameters = {"send_budget_bps": 0 if ns.no_budget else budget_for_cap(cap_bit),
+                  **node_parameters(ns)}
     return run_in_lab(ns.agents, cap_bit, images, parameters, workdir, ns.period_s,
-                      ns.discovery)
+                      ns.discovery, fastdds_xml=ns.fastdds_xml)
+
+
+def node_parameters(ns) -> dict:
+    """Drone parameters the options set (lab and same-host runs alike)."""
+    parameters = {"model_path": str(ns.model)} if ns.model else {}
+    if ns.deadline_s is not None:
+        parameters["deadline_s"] = float(ns.deadline_s)
+    return parameters
 
 
 def _data_length(data: str | None) -> int:
