@@ -6,7 +6,13 @@ import pytest
 
 from mash_ros.core.codecs import query_payload_bytes
 from mash_ros.core.roles import Response
-from mash_ros.swarm.bandwidth import RECEIVED, SENT, radio_bytes, radio_copies
+from mash_ros.swarm.bandwidth import (
+    RECEIVED,
+    SENT,
+    radio_bytes,
+    radio_bytes_by_stream,
+    radio_copies,
+)
 from mash_ros.swarm.budget import (
     BURST_S,
     MESSAGE_OVERHEAD_BYTES,
@@ -88,3 +94,15 @@ def test_radio_copies_only_peer_streams_cross_the_link():
             {"topic": "camera", "direction": RECEIVED, "bytes": 10_000},
             {"topic": "mash/patches", "direction": RECEIVED, "bytes": 7}]
     assert radio_bytes(rows, 2) == 207
+
+
+def test_radio_bytes_split_by_stream_adds_up():
+    rows = [{"topic": "mash/query", "direction": SENT, "bytes": 100},
+            {"topic": "/drone_2/mash/patches", "direction": SENT, "bytes": 30},
+            {"topic": "mash/bandwidth", "direction": SENT, "bytes": 5},
+            {"topic": "/drone_2/mash/query", "direction": RECEIVED, "bytes": 100},
+            {"topic": "mash/segmentation", "direction": SENT, "bytes": 9999}]
+    split = radio_bytes_by_stream(rows, 3)
+    assert split == {"queries_sent": 300, "answers_sent": 30, "heartbeats_sent": 15,
+                     "received": 100}
+    assert sum(split.values()) == radio_bytes(rows, 3)

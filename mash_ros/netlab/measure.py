@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from mash_ros.netlab.run import LabSwarm
-from mash_ros.swarm.bandwidth import radio_bytes
+from mash_ros.swarm.bandwidth import radio_bytes, radio_bytes_by_stream
 
 SETTLE_S = 1.5  # > bandwidth_period_s: a report newer than the last exchange is out
 
@@ -68,7 +68,11 @@ def run_in_lab(num_agents: int, cap_bit: int | None, images: np.ndarray, paramet
         wire = after[0][i].minus(before[0][i])
         accounted = (radio_bytes(after[1].get(agent, []), peers)
                      - radio_bytes(before[1].get(agent, []), peers))
+        split_after = radio_bytes_by_stream(after[1].get(agent, []), peers)
+        split_before = radio_bytes_by_stream(before[1].get(agent, []), peers)
         links[agent] = {"bytes_on_wire": wire.as_dict(), "bytes_accounted": accounted,
+                        "accounted_by_stream": {k: split_after[k] - split_before[k]
+                                                for k in split_after},
                         "wire_over_accounted": wire.peers / accounted if accounted else None,
                         "qdisc_drops": drops[i]}
     latencies = [f.latency_s for frame in outputs.values() for f in frame.values()

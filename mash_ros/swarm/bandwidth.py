@@ -76,3 +76,21 @@ def radio_bytes(rows: list[dict], peers: int) -> int:
     ({topic, direction, bytes})."""
     return sum(row["bytes"] * radio_copies(row["topic"], row["direction"], peers)
                for row in rows)
+
+
+def radio_bytes_by_stream(rows: list[dict], peers: int) -> dict[str, int]:
+    """``radio_bytes`` split into sent queries (all copies), sent answers, sent heartbeats
+    (all copies) and everything received."""
+    split = {"queries_sent": 0, "answers_sent": 0, "heartbeats_sent": 0, "received": 0}
+    for row in rows:
+        size = row["bytes"] * radio_copies(row["topic"], row["direction"], peers)
+        if row["direction"] != SENT:
+            split["received"] += size
+        elif row["topic"].endswith(topics.QUERY):
+            split["queries_sent"] += size
+        elif row["topic"].endswith(topics.PATCHES):
+            split["answers_sent"] += size
+        elif row["topic"].endswith(topics.BANDWIDTH):
+            split["heartbeats_sent"] += size
+    return split
+

@@ -102,6 +102,7 @@ def per_cap_row(result: dict, truth: list[dict], reference: dict, ref_quality: d
         "latency_s": result["latency_s"],
         "bytes_on_wire": {a: v["bytes_on_wire"] for a, v in links.items()},
         "bytes_accounted": {a: v["bytes_accounted"] for a, v in links.items()},
+        "accounted_by_stream": {a: v["accounted_by_stream"] for a, v in links.items()},
         "wire_over_accounted": {a: v["wire_over_accounted"] for a, v in links.items()},
         "wire_over_accounted_range": [min(ratios), max(ratios)] if ratios else None,
         "qdisc_drops": {a: v["qdisc_drops"] for a, v in links.items()},

@@ -113,3 +113,14 @@ def test_netlab_cli_without_root_privileges_exits_2(lab_permitted):
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "unavailable" in done.stderr
 
+
+
+def test_static_peers_discover_without_a_server(lab_permitted, tmp_path, checkpoint,
+                                                smooth_images):
+    lab = run_in_lab(2, 4_000_000, smooth_images(2, 2),
+                     {"model_path": str(checkpoint), **PARAMS}, tmp_path, discovery="static",
+                     timeout=30)
+    assert lab["frames_lost"] == 0
+    for link in lab["links"].values():
+        assert link["bytes_on_wire"]["ground_tx"] == link["bytes_on_wire"]["ground_rx"] == 0
+        assert link["bytes_accounted"] > 0
