@@ -24,13 +24,12 @@ import numpy as np
 
 from mash_ros.netlab.discovery import discovery_env, server_command, server_env
 from mash_ros.netlab.lab import NetLab
-from mash_ros.netlab.station import FEED_TOPIC, decode_labels
+from mash_ros.netlab.station import decode_labels
 from mash_ros.swarm.plan import build_plan
 from mash_ros.tools.children import popen_options
 from mash_ros.tools.ros_env import ros_child_env
 from mash_ros.tools.swarm import SwarmProcesses
-
-WARMUP_WAIT_S = 3.0  # an unanswered warm-up snapshot is followed by another after this long
+from mash_ros.tools.swarm_harness import FEED_TOPIC, WARMUP_WAIT_S
 
 
 @dataclass

@@ -36,8 +36,8 @@ from std_msgs.msg import Header
 from mash_ros import conversions
 from mash_ros.nodes import qos
 from mash_ros.swarm import topics
+from mash_ros.tools.swarm_harness import FEED_TOPIC
 
-FEED_TOPIC = "/feed/{agent}/image"
 STAMP_BASE_S = 1000  # snapshot i carries stamp 1000 + i s; the stamp identifies the frame
 
 
