@@ -44,3 +44,16 @@ def test_link_counters_split_ground_from_peers():
 def test_budget_follows_the_cap():
     assert budget_for_cap(None) == 0
     assert 0 < budget_for_cap(1_000_000) < 1_000_000 / 8
+
+
+def test_multicast_profiles_name_every_query_topic():
+    import xml.dom.minidom
+
+    from mash_ros.netlab.multicast import GROUP, query_multicast_profiles
+
+    document = xml.dom.minidom.parseString(query_multicast_profiles(["drone_0", "drone_1"]))
+    readers = document.getElementsByTagName("data_reader")
+    assert [r.getAttribute("profile_name") for r in readers] == ["/drone_0/mash/query",
+                                                                 "/drone_1/mash/query"]
+    addresses = {a.firstChild.data for a in document.getElementsByTagName("address")}
+    assert addresses == {GROUP}

@@ -43,12 +43,13 @@ def _report_rows(states: dict[str, dict]) -> dict[str, list[dict]]:
 
 def run_in_lab(num_agents: int, cap_bit: int | None, images: np.ndarray, parameters: dict,
                workdir: pathlib.Path, period_s: float = 0.5, discovery: str = "server",
-               timeout: float = 10.0, fastdds_xml: str | None = None) -> dict:
+               timeout: float = 10.0, fastdds_xml: str | None = None,
+               multicast_queries: bool = False) -> dict:
     """Run ``images`` (uint8 [snapshots, agents, H, W, 3]) through a lab swarm; returns the
     measurements and the outputs ({index: {agent: LabFrame | None}})."""
     peers = num_agents - 1
     with LabSwarm(num_agents, cap_bit, workdir, images, parameters, discovery,
-                  fastdds_xml) as swarm:
+                  fastdds_xml, multicast_queries) as swarm:
         started = time.monotonic()
         swarm.wait_ready()
         ready_s = time.monotonic() - started
@@ -81,7 +82,8 @@ def run_in_lab(num_agents: int, cap_bit: int | None, images: np.ndarray, paramet
                if f is None or f.fused is None)
     window_s = sum(1 for _ in outputs) * period_s
     return {"cap_mbit": None if cap_bit is None else cap_bit / 1e6, "discovery": discovery,
-            "fastdds_xml": fastdds_xml, "send_budget_bps": parameters.get("send_budget_bps", 0),
+            "fastdds_xml": fastdds_xml, "multicast_queries": multicast_queries,
+            "send_budget_bps": parameters.get("send_budget_bps", 0),
             "frames_expected": len(outputs) * num_agents, "frames_lost": lost,
             "latency_s": latency_summary(latencies), "ready_s": ready_s,
             "window_s_nominal": window_s, "links": links,

@@ -25,6 +25,7 @@ import numpy as np
 from mash_ros.netlab.discovery import discovery_env, server_command, server_env
 from mash_ros.netlab.lab import NetLab
 from mash_ros.netlab.station import decode_labels
+from mash_ros.netlab.topology import RADIO_IF
 from mash_ros.swarm.plan import build_plan
 from mash_ros.tools.children import popen_options
 from mash_ros.tools.ros_env import ros_child_env
@@ -52,6 +53,7 @@ class LabSwarm:
     parameters: dict = field(default_factory=dict)
     discovery: str = "server"
     fastdds_xml: str | None = None           # Fast DDS profile for the drones (not stations)
+    multicast_queries: bool = False          # queries by multicast (mash_ros.netlab.multicast)
     frames: dict = field(default_factory=dict)  # (index, agent) -> LabFrame
 
     def __post_init__(self):
@@ -95,8 +97,12 @@ class LabSwarm:
             spec.parameters["summary_path"] = str(self.summaries[spec.agent])
         prefixes = {a: self.lab.exec_prefix(i) for i, a in enumerate(self.agents)}
         drone_env = dict(env)
+        if self.fastdds_xml and self.multicast_queries:
+            raise ValueError("a Fast DDS profile file and multicast queries do not combine")
         if self.fastdds_xml:
             drone_env.update(fastdds_profile_env(self.fastdds_xml, self.cap_bit, self.workdir))
+        if self.multicast_queries:
+            drone_env.update(self._multicast_env())
         self.drones = NamespacedProcesses(self.plan, prefixes, self.parameters, drone_env)
         self.drones.start()
         for i, agent in enumerate(self.agents):
@@ -108,6 +114,17 @@ class LabSwarm:
                 **popen_options())
             self.stations[agent] = proc
             threading.Thread(target=self._relay, args=(agent, proc), daemon=True).start()
+
+    def _multicast_env(self) -> dict:
+        """Route multicast out of each drone's radio; the query readers' multicast profile."""
+        from mash_ros.netlab.multicast import MULTICAST_ROUTE, query_multicast_profiles
+
+        for i in range(self.num_agents):
+            self.lab.ip(self.lab.topology.drone_ns(i), "route", "add", MULTICAST_ROUTE, "dev",
+                        RADIO_IF)
+        path = self.workdir / "multicast_queries.xml"
+        path.write_text(query_multicast_profiles(self.agents))
+        return {"FASTDDS_DEFAULT_PROFILES_FILE": str(path)}
 
     def close(self) -> dict:
         """Stop stations, drones (SIGINT: they write their summaries) and server; delete the

@@ -40,6 +40,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Fast DDS XML profile for the drone processes, e.g. "
                              "config/fastdds_flow_controller.xml (its flow controller's rate is "
                              "set from the cap)")
+    parser.add_argument("--multicast-queries", action="store_true",
+                        help="queries by multicast to one group (an experiment: the accounting "
+                             "and the budget still charge one copy per peer)")
     parser.add_argument("--deadline-s", type=float, default=None,
                         help="drone parameter deadline_s (default: config/swarm.yaml's)")
     parser.add_argument("--model", default=None, help="weights (default: bundled mash_cpu.pt)")
@@ -65,7 +68,8 @@ def run_one(ns, cap_mbit: float | None, workdir: pathlib.Path) -> dict:
     parameters = {"send_budget_bps": 0 if ns.no_budget else budget_for_cap(cap_bit),
                   **node_parameters(ns)}
     return run_in_lab(ns.agents, cap_bit, images, parameters, workdir, ns.period_s,
-                      ns.discovery, fastdds_xml=ns.fastdds_xml)
+                      ns.discovery, fastdds_xml=ns.fastdds_xml,
+                      multicast_queries=ns.multicast_queries)
 
 
 def node_parameters(ns) -> dict:
