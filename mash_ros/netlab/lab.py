@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -79,11 +80,12 @@ def sweep_stale() -> list[str]:
 
 def check_permitted() -> None:
     """Raise LabUnavailable (one line) unless a network namespace can be made here."""
+    missing = [tool for tool in ("ip", "tc") if shutil.which(tool) is None]
+    if missing:
+        raise LabUnavailable(f"network lab unavailable: {' and '.join(missing)} (iproute2) "
+                             f"not installed")
     probe = f"{PREFIX}{os.getpid()}-gs"
-    try:
-        done = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    except FileNotFoundError:
-        raise LabUnavailable("network lab unavailable: the `ip` command (iproute2) is missing")
+    done = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
     if done.returncode != 0:
         reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
         raise LabUnavailable(f"network lab unavailable: cannot create a network namespace "

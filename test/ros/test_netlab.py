@@ -3,6 +3,7 @@
 Needs root (network namespaces); skipped with the reason where they cannot be made.
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,8 +106,8 @@ def test_a_killed_lab_is_swept_by_the_next(lab_permitted):
 
 def test_netlab_cli_without_root_privileges_exits_2(lab_permitted):
     """As a user who may not make namespaces, one line and exit status 2."""
-    if os.geteuid() != 0:
-        pytest.skip("runs as root only (it drops privileges itself)")
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv (util-linux) to drop privileges")
     done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                            sys.executable, "-m", "mash_ros.tools.netlab", "check"],
                           capture_output=True, text=True, timeout=60)
