@@ -26,6 +26,7 @@ from mash_ros.netlab.discovery import discovery_env, server_command, server_env
 from mash_ros.netlab.lab import NetLab
 from mash_ros.netlab.station import decode_labels
 from mash_ros.netlab.topology import RADIO_IF
+from mash_ros.swarm import topics
 from mash_ros.swarm.plan import build_plan
 from mash_ros.tools.children import popen_options
 from mash_ros.tools.ros_env import ros_child_env
@@ -100,7 +101,8 @@ class LabSwarm:
         if self.fastdds_xml and self.multicast_queries:
             raise ValueError("a Fast DDS profile file and multicast queries do not combine")
         if self.fastdds_xml:
-            drone_env.update(fastdds_profile_env(self.fastdds_xml, self.cap_bit, self.workdir))
+            drone_env.update(fastdds_profile_env(self.fastdds_xml, self.cap_bit, self.workdir,
+                                                 self.agents))
         if self.multicast_queries:
             drone_env.update(self._multicast_env())
         self.drones = NamespacedProcesses(self.plan, prefixes, self.parameters, drone_env)
@@ -234,13 +236,26 @@ class LabSwarm:
         raise TimeoutError("no warm-up snapshot made it through the lab in time")
 
 
-def fastdds_profile_env(xml: str, cap_bit: int | None, workdir: pathlib.Path) -> dict:
-    """Environment that loads ``xml`` as the drones' default Fast DDS profile, its flow
-    controller's max_bytes_per_period (if any) rewritten to the send budget of ``cap_bit``
-    per its period_ms; publication mode asynchronous (flow controllers need it)."""
+RADIO_WRITER = "radio_writer"  # the data_writer profile copied for every radio topic
+RADIO_TOPICS = (topics.QUERY, topics.PATCHES, topics.BANDWIDTH)
+
+
+def fastdds_profile_env(xml: str, cap_bit: int | None, workdir: pathlib.Path,
+                        agents: list[str]) -> dict:
+    """Environment that loads ``xml`` as the drones' Fast DDS profiles: its flow controller's
+    max_bytes_per_period (if any) rewritten to the send budget of ``cap_bit`` per its
+    period_ms, its ``radio_writer`` data_writer profile (if any) copied under the name of
+    every radio topic of ``agents`` (rmw_fastrtps looks writer profiles up by topic name);
+    publication mode asynchronous (flow controllers need it)."""
     from mash_ros.netlab.measure import budget_for_cap
 
     text = pathlib.Path(xml).read_text()
+    writer = re.search(rf'<data_writer profile_name="{RADIO_WRITER}">.*?</data_writer>', text,
+                       re.DOTALL)
+    if writer:
+        copies = "".join(writer.group(0).replace(f'"{RADIO_WRITER}"', f'"{topics.of(a, t)}"')
+                         + "\n" for a in agents for t in RADIO_TOPICS)
+        text = text[:writer.end()] + "\n" + copies + text[writer.end():]
     period = re.search(r"<period_ms>(\d+)</period_ms>", text)
     if cap_bit and period:
         per_period = max(1, budget_for_cap(cap_bit) * int(period.group(1)) // 1000)

@@ -125,3 +125,24 @@ def test_static_peers_discover_without_a_server(lab_permitted, tmp_path, checkpo
     for link in lab["links"].values():
         assert link["bytes_on_wire"]["ground_tx"] == link["bytes_on_wire"]["ground_rx"] == 0
         assert link["bytes_accounted"] > 0
+
+
+def test_flow_controller_profile_throttles_only_the_radio_topics(tmp_path):
+    import re
+    import xml.dom.minidom
+
+    from mash_ros.core.paths import package_file
+    from mash_ros.netlab.run import fastdds_profile_env
+
+    env = fastdds_profile_env(str(package_file("config", "fastdds_flow_controller.xml")),
+                              1_000_000, tmp_path, ["drone_0", "drone_1"])
+    text = open(env["FASTDDS_DEFAULT_PROFILES_FILE"]).read()
+    document = xml.dom.minidom.parseString(text)
+    writers = {w.getAttribute("profile_name") for w in document.getElementsByTagName("data_writer")}
+    assert writers == {"radio_writer"} | {f"/drone_{i}/mash/{t}" for i in (0, 1)
+                                          for t in ("query", "patches", "bandwidth")}
+    assert not any(w.getAttribute("is_default_profile")
+                   for w in document.getElementsByTagName("data_writer"))  # outputs untouched
+    # 85 % of 1 Mbit/s = 106250 B/s, per 100 ms period
+    assert re.findall(r"<max_bytes_per_period>(\d+)<", text) == ["10625"]
+    assert env["RMW_FASTRTPS_PUBLICATION_MODE"] == "ASYNCHRONOUS"
