@@ -62,6 +62,7 @@ from mash_ros.swarm import topics
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.swarm.auth import Authenticator, AuthError
 from mash_ros.swarm.bandwidth import RECEIVED, SENT, BandwidthMeter
+from mash_ros.swarm.budget import SendBudget, cell_cost, most_confident, query_cost
 from mash_ros.swarm.cpu import CpuAccount
 from mash_ros.swarm.drops import DropLog
 from mash_ros.swarm.frames import PendingFrame, PendingFrames, StampedBuffer
@@ -102,6 +103,7 @@ class DroneNode(Node):
         torch.set_num_threads(self.params.torch_threads)
         self.mash = self._load_model()
         self.meter = BandwidthMeter()
+        self.budget = SendBudget(self.params.send_budget_bps, time.monotonic())
         self.drops = DropLog()
         self.cpu = CpuAccount()
         self.lock = threading.Lock()  # drops and meter are counted from both threads
@@ -120,6 +122,9 @@ class DroneNode(Node):
         self.liveness = PeerTracker(self.peers, self.params.peer_timeout_s, time.monotonic())
         self.live = set(self.peers)
         self.is_target = self.params.is_target(self.agent)
+        cfg = self.mash.cfg
+        self.query_shape = (cfg.query_dim, cfg.grid_height, cfg.grid_width)
+        self.cell_bytes = cell_cost(cfg.num_classes, cfg.patch_size, self.params.patch_encoding)
         self.sequence = 0
         self.stats = NodeStats()
 
@@ -206,13 +211,18 @@ class DroneNode(Node):
         return Authenticator(key)
 
     # --- helpers ----------------------------------------------------------------------------
-    def publish(self, publisher, topic: str, msg) -> None:
-        """Sign (if authenticating) and serialize once: the bytes counted are those sent."""
+    def publish(self, publisher, topic: str, msg, radio: bool = False) -> None:
+        """Sign (if authenticating) and serialize once: the bytes counted are those sent.
+        ``radio``: a message to peers, charged to the send budget once per matched
+        subscription (DDS sends one unicast copy to each)."""
         if self.auth is not None and hasattr(msg, "mac"):
             self.auth.sign(msg)
         data = serialize_message(msg)
         with self.lock:
             self.meter.record(topic, SENT, len(data))
+        if radio:
+            self.budget.spend(len(data) * max(1, publisher.get_subscription_count()),
+                              time.monotonic())
         try:
             publisher.publish(data)
         except Exception as err:  # noqa: BLE001 - RCLError "cannot publish data" under load
@@ -339,10 +349,12 @@ class DroneNode(Node):
         frame = PendingFrame(stamp, self.sequence, expected, received + self.params.deadline_s,
                              state={"state": state, "header": msg.header}, received_at=received)
         if expected:
+            encoding = self.budget.query_encoding(self.params.query_encoding, self.query_shape,
+                                                  len(expected), time.monotonic())
             query = conversions.query_to_msg(self.mash.query_of(state), msg.header, self.agent,
-                                             self.sequence, self.params.query_encoding)
+                                             self.sequence, encoding)
             self.pending.open(frame)
-            self.publish(self.query_pub, topics.QUERY, query)
+            self.publish(self.query_pub, topics.QUERY, query, radio=True)
         else:
             self.finish(frame, by_deadline=False)
 
@@ -373,16 +385,25 @@ class DroneNode(Node):
         ready, expired = self.held_queries.release(self.states.get, time.monotonic())
         for peer, _ in expired:
             self.drop(peer, "late", "no own image within stamp tolerance of the query")
-        for peer, (msg, query), state in ready:
+        # earliest deadline first: under a send budget the oldest query is served before
+        # the budget is shared out further
+        ready.sort(key=lambda item: stamp_ns(item[1][0].header))
+        reserve = (query_cost(self.query_shape, self.params.query_encoding, len(self.live))
+                   if self.is_target else 0)
+        for left, (peer, (msg, query), state) in zip(range(len(ready), 0, -1), ready):
             try:
                 with self.cpu.core():
                     answer = self.mash.answer(query, state)
             except WireFormatError as err:
                 self.drop(peer, f"QueryMap: {err.kind}", str(err))
                 continue
+            cells = self.budget.answer_cells(time.monotonic(), left, reserve, self.cell_bytes,
+                                             answer.num_cells)
+            answer = most_confident(answer, cells)
             reply = conversions.patches_to_msg(answer, msg.header, self.agent, peer,
                                                msg.sequence, self.params.patch_encoding)
-            self.publish(self.answer_pubs[peer], topics.of(peer, topics.PATCHES), reply)
+            self.publish(self.answer_pubs[peer], topics.of(peer, topics.PATCHES), reply,
+                         radio=True)
             self.stats.answered(answer.num_cells)
 
     def on_patches(self, peer: str, msg: SegPatches, received: float) -> None:
@@ -467,7 +488,7 @@ class DroneNode(Node):
                 topic=row["topic"], direction=direction, messages=row["messages"],
                 bytes=row["bytes"], bytes_per_frame=float(row["bytes_per_frame"]),
                 bytes_per_second=float(row["bytes_per_second"])))
-        self.publish(self.bandwidth_pub, topics.BANDWIDTH, msg)
+        self.publish(self.bandwidth_pub, topics.BANDWIDTH, msg, radio=True)
 
     def summary(self) -> dict:
         with self.lock:
@@ -476,7 +497,7 @@ class DroneNode(Node):
                     "dropped": self.drops.total, "dropped_by_peer": self.drops.by_peer(),
                     "dropped_by_kind": self.drops.by_kind(),
                     "dropped_by_peer_and_kind": self.drops.by_peer_and_kind(),
-                    "bandwidth": self.meter.summary(),
+                    "bandwidth": self.meter.summary(), "send_budget": self.budget.summary(),
                     "cpu": self.cpu.summary(self.stats.images)}
 
     def destroy_node(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from mash_ros.swarm import topics
+
 SENT, RECEIVED = "sent", "received"
 
 
@@ -53,3 +55,42 @@ class BandwidthMeter:
         sent = sum(r["bytes"] for r in rows if r["direction"] == SENT)
         return {"frames": self.frames, "raw_image_bytes": self.raw_image_bytes,
                 "sent_bytes": sent, "topics": rows}
+
+
+def radio_copies(topic: str, direction: str, peers: int) -> int:
+    """How many times a message counted on ``topic`` crossed this drone's radio link.
+
+    Sent queries and heartbeats go to every peer by unicast (one copy each); an answer goes to
+    its one target; everything received from a peer crossed once. Camera images and the fused
+    outputs stay on board (0)."""
+    peer_stream = topic.endswith((topics.QUERY, topics.PATCHES, topics.BANDWIDTH))
+    if not peer_stream:
+        return 0
+    if direction == SENT and not topic.startswith("/"):  # our own query / heartbeat
+        return peers
+    return 1
+
+
+def radio_bytes(rows: list[dict], peers: int) -> int:
+    """Serialized bytes that crossed the radio, from BandwidthReport-style rows
+    ({topic, direction, bytes})."""
+    return sum(row["bytes"] * radio_copies(row["topic"], row["direction"], peers)
+               for row in rows)
+
+
+def radio_bytes_by_stream(rows: list[dict], peers: int) -> dict[str, int]:
+    """``radio_bytes`` split into sent queries (all copies), sent answers, sent heartbeats
+    (all copies) and everything received."""
+    split = {"queries_sent": 0, "answers_sent": 0, "heartbeats_sent": 0, "received": 0}
+    for row in rows:
+        size = row["bytes"] * radio_copies(row["topic"], row["direction"], peers)
+        if row["direction"] != SENT:
+            split["received"] += size
+        elif row["topic"].endswith(topics.QUERY):
+            split["queries_sent"] += size
+        elif row["topic"].endswith(topics.PATCHES):
+            split["answers_sent"] += size
+        elif row["topic"].endswith(topics.BANDWIDTH):
+            split["heartbeats_sent"] += size
+    return split
+

@@ -45,6 +45,7 @@ class DroneParams:
     cell_budget: int
     query_encoding: str
     patch_encoding: str
+    send_budget_bps: int
     deadline_s: float
     stamp_tolerance_s: float
     peer_timeout_s: float
@@ -161,6 +162,8 @@ def from_mapping(values: dict) -> DroneParams:
                  "replay_window_s"):
         if getattr(params, name) <= 0:
             raise ValueError(f"{name} must be > 0")
+    if params.send_budget_bps < 0:
+        raise ValueError("send_budget_bps must be >= 0 (0 = unlimited)")
     if params.state_buffer_size < 1 or params.max_message_bytes < 1 or params.torch_threads < 1:
         raise ValueError("state_buffer_size, max_message_bytes and torch_threads must be >= 1")
     if params.fusion not in ("", "hard", "soft", "stacked"):

@@ -19,6 +19,7 @@ AREAS = {
     "auth": "mash_ros.tools.bench_auth",
     "core": "mash_ros.tools.bench_core",
     "lifecycle": "mash_ros.tools.bench_lifecycle",
+    "network": "mash_ros.tools.bench_network",
     "sim": "mash_ros.tools.bench_sim",
     "swarm": "mash_ros.tools.bench_swarm",
 }

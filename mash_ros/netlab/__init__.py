@@ -1,0 +1,1 @@
+"""The network lab: drones on separate (namespaced) hosts over bandwidth-capped links."""
