@@ -18,6 +18,9 @@ Patch payload ``top1``, shape [n, P, P]: one byte per pixel, C times smaller tha
   classes. The ArgMax survives exactly; the top probability's error is at most
   (1 - 1/C) / (2 (2^(8-b) - 1)), 0.014 for C = 8. Enough for HardSelection, which keeps the
   ArgMax and trusts the confidences sent beside the patches.
+Patch payload ``labels``, shape [n, P, P] of classes plus one probability per cell: about ten
+  times smaller than top1 on real answers (``mash_ros.core.label_patches``). The ArgMax survives
+  exactly; every pixel of a cell gets the cell's mean top probability.
 """
 from __future__ import annotations
 
@@ -25,25 +28,15 @@ import enum
 
 import numpy as np
 
+from mash_ros.core import label_patches
+from mash_ros.core.wire_errors import WireFormatError  # noqa: F401  (re-exported: the one error)
+
 # Sanity limits: anything beyond is a corrupt or hostile message, not a real map.
 MAX_GRID_SIDE = 256        # query grid rows/columns (paper preset: 32)
 MAX_QUERY_CHANNELS = 1024  # Q (paper: up to 64)
 MAX_PATCH_SIDE = 64        # P (stride-8 backbones: 8)
 MAX_CLASSES = 256
 PROBABILITY_SLACK = 1e-3   # float16 rounding may step slightly outside [0, 1]
-
-
-class WireFormatError(ValueError):
-    """A message payload is malformed: wrong size, unknown encoding, non-finite or absurd.
-
-    ``kind`` names the check that failed ("payload size", "encoding", ...) without the values
-    that failed it: nodes count and log drops per kind, so the set of kinds must stay small
-    whatever a sender puts in its messages (the message text carries the values).
-    """
-
-    def __init__(self, message: str, kind: str = "malformed"):
-        super().__init__(message)
-        self.kind = kind
 
 
 class QueryEncoding(enum.IntEnum):
@@ -60,6 +53,7 @@ class PatchEncoding(enum.IntEnum):
     FLOAT16 = 0
     UINT8 = 1
     TOP1 = 2
+    LABELS = 3
 
 
 QUERY_ENCODINGS = tuple(e.name.lower() for e in QueryEncoding)  # names for CLIs and parameters
@@ -175,8 +169,11 @@ def decode_query(data: bytes, scale, channels: int, height: int, width: int,
 
 
 def patch_payload_bytes(count: int, classes: int, patch: int, encoding) -> int:
-    """Exact size of a patch payload in bytes for ``count`` patches of C x P x P."""
+    """Size of a patch payload in bytes for ``count`` patches of C x P x P: exact, except for
+    ``labels`` (deflated), where it is the most the payload can take."""
     enc = patch_encoding(encoding)
+    if enc == PatchEncoding.LABELS:
+        return label_patches.max_payload_bytes(count, classes, patch)
     if enc == PatchEncoding.TOP1:
         return count * patch * patch
     return count * classes * patch * patch * _PATCH_ITEMSIZE[enc]
@@ -231,6 +228,8 @@ def encode_patches(patches: np.ndarray, encoding) -> bytes:
         return patches.astype("<f2").tobytes()
     if enc == PatchEncoding.TOP1:
         return _encode_top1(patches)
+    if enc == PatchEncoding.LABELS:
+        return label_patches.encode(patches)
     return np.rint(np.clip(patches, 0.0, 1.0) * 255.0).astype(np.uint8).tobytes()
 
 
@@ -240,6 +239,8 @@ def decode_patches(data: bytes, count: int, classes: int, patch: int, encoding) 
     count = check_dim("patch count", count, 0, MAX_GRID_SIDE * MAX_GRID_SIDE)
     classes = check_dim("num_classes", classes, 1, MAX_CLASSES)
     patch = check_dim("patch_size", patch, 1, MAX_PATCH_SIDE)
+    if enc == PatchEncoding.LABELS:
+        return label_patches.decode(data, count, classes, patch)
     expected = patch_payload_bytes(count, classes, patch, enc)
     if len(data) != expected:
         raise WireFormatError(f"patch payload has {len(data)} bytes, {count} patches of "

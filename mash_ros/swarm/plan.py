@@ -31,7 +31,7 @@ LAUNCH_ARGUMENTS = (
     LaunchArgument("preset", "", "model preset (cpu | paper); empty = the YAML value"),
     LaunchArgument("fusion", "", "hard | soft | stacked; empty = the YAML value"),
     LaunchArgument("query_encoding", "", "float32 | float16 | int8; empty = the YAML value"),
-    LaunchArgument("patch_encoding", "", "float16 | uint8 | top1; empty = the YAML value"),
+    LaunchArgument("patch_encoding", "", "float16 | uint8 | top1 | labels; empty = the YAML value"),
     LaunchArgument("image_topic", "", "camera topic pattern, '{agent}' is replaced by the drone "
                    "name; empty = AirSim's /airsim_node/<vehicle>/<camera>/Scene"),
     LaunchArgument("swarm_key_file", AUTO_KEY, "swarm key (mash-keygen) every drone signs and "

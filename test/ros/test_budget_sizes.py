@@ -27,7 +27,7 @@ def test_query_overhead_is_bounded(encoding):
 
 
 @pytest.mark.parametrize("cells", [0, 1, 100, 256])
-@pytest.mark.parametrize("encoding", ["top1", "uint8", "float16"])
+@pytest.mark.parametrize("encoding", ["labels", "top1", "uint8", "float16"])
 def test_answer_size_is_bounded_by_cells_times_cell_cost(cells, encoding):
     rng = np.random.default_rng(cells)
     patches = rng.dirichlet(np.ones(8), size=(cells, 8, 8)).transpose(0, 3, 1, 2)
