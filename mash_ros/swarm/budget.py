@@ -106,7 +106,9 @@ def query_cost(shape: tuple[int, int, int], encoding: str, copies: int) -> int:
 
 
 def cell_cost(classes: int, patch: int, encoding) -> int:
-    """Bytes one answer cell adds to a SegPatches message."""
+    """Bytes one answer cell adds to a SegPatches message: exact for the fixed-size encodings;
+    for ``labels`` the most it can add (deflation assumed to gain nothing), so under a tight
+    send budget a drone may send fewer cells than would have fitted, never more."""
     return patch_payload_bytes(1, classes, patch, encoding) + PER_CELL_LIST_BYTES
 
 
