@@ -77,8 +77,8 @@ def _mix(own_probs: torch.Tensor, own_conf: torch.Tensor, key: torch.Tensor,
     """fused cell = w_own * own cell + sum over its entries of w_entry * patch -> [B,C,H,W]."""
     b, ht, wt = own_conf.shape
     own = patchify(own_probs, own_probs.shape[-1] // wt).flatten(0, 1)  # [B*Nc,C,P,P]
-    fused = own * w_own[:, None, None, None]
-    fused = fused.index_add(0, key, entry_patches * w_entry[:, None, None, None])
+    fused = own * w_own[:, None, None, None]  # a fresh tensor: safe to add into in place
+    fused.index_add_(0, key, entry_patches * w_entry[:, None, None, None])
     return unpatchify(fused.unflatten(0, (b, ht * wt)), ht, wt)
 
 

@@ -35,9 +35,16 @@ def answer_agreement(own_probs: torch.Tensor, own_conf: torch.Tensor, entry_batc
     p = entry_patches.shape[-1]
     key = entry_batch * (ht * wt) + entry_cell  # [M]
     sure = torch.nonzero(own_conf.reshape(-1)[key] >= min_own_confidence).reshape(-1)  # [Ms]
-    own_cells = patchify(own_probs, p).flatten(0, 1)[key[sure]]  # [Ms,C,P,P]
+    # Class maps, not probabilities, are gathered: the arg-max over C comes first wherever
+    # that reads less (the target's own image once; the entries when most are on sure cells),
+    # since the gather and the reduction dominated the target's fuse time.
     # max(1).indices, not argmax(1): 5x faster over a non-innermost dim on the CPU
-    same = (entry_patches[sure].max(1).indices == own_cells.max(1).indices).flatten(1).sum(1)
+    own_top = patchify(own_probs.max(1, keepdim=True).indices, p).flatten(0, 1)[:, 0]  # [B*Nc,P,P]
+    if 2 * sure.numel() >= key.numel():
+        entry_top = entry_patches.max(1).indices[sure]  # [Ms,P,P]
+    else:
+        entry_top = entry_patches[sure].max(1).indices
+    same = (entry_top == own_top[key[sure]]).flatten(1).sum(1)
     pixels = torch.zeros(num_answers, dtype=own_probs.dtype, device=own_probs.device)
     counted = pixels.index_add(0, entry_answer[sure],
                                torch.full_like(same, p * p).to(own_probs.dtype))

@@ -33,6 +33,9 @@ def add_arguments(parser) -> None:
                         help="fraction r of target cells in each synthetic response fed to fuse")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-memory", action="store_true", help="skip the subprocess memory runs")
+    parser.add_argument("--shipped-snapshots", type=int, default=10,
+                        help="also time the bundled model on this many sample snapshots, as the "
+                             "swarm runs it (0: skip; bench_shipped.py)")
 
 
 def _time_interleaved(stages: dict, repeats: int, device: str) -> dict:
@@ -257,4 +260,15 @@ def run(args) -> dict:
         print(f"{preset}: " + json.dumps(entry["ratio_to_backbone_t"]), flush=True)
         print(f"{preset} from parts: " + json.dumps(entry["ratio_to_backbone_t_from_parts"]),
               flush=True)
+    if args.shipped_snapshots:
+        from mash_ros.core.paths import package_file
+        from mash_ros.sim.sample import ensure_sample
+        from mash_ros.swarm.params import default
+        from mash_ros.tools.bench_shipped import time_shipped
+
+        shipped = time_shipped(str(package_file("models", "mash_cpu.pt")), str(ensure_sample()),
+                               args.shipped_snapshots, default("patch_encoding"))
+        results["shipped"] = shipped
+        print(f"shipped (bundled weights, sample, {shipped['entries_per_frame']:.0f} answer cells "
+              "per frame): " + json.dumps(shipped["ratio_to_backbone_t"]), flush=True)
     return results
