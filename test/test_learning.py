@@ -247,7 +247,7 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
     rows = {row["kind"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
     mash = rows["mash"]
     assert [p["threshold"] for p in mash["threshold_sweep"]] == [0.0, 0.5]
-    assert mash["other_patch_encoding"]["encoding"] == "uint8"  # the default is top1
+    assert mash["other_patch_encoding"]["encoding"] == "top1"  # the default is labels
     matching = mash["matching"]["model"]
     assert matching["clear"]["cells"] + matching["obstructed"]["cells"] > 0
     assert 0 <= matching["clear"]["near"] <= 100
@@ -258,7 +258,7 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
     assert perfect["obstructed"]["miou"] == 100.0
     assert perfect["full"]["miou"] >= rows["inpainting"]["segmentation"]["full"]["miou"]
     table = (out / "results.md").read_text()
-    assert "| MASH |" in table and "Warping grid" in table and "uint8 patches" in table
+    assert "| MASH |" in table and "Warping grid" in table and "top1 patches" in table
     assert (out / "bandwidth.png").stat().st_size > 1000
     _, _, card = load_checkpoint(models / "mash_tiny.pt")  # still verifies
     assert card["evaluation"]["segmentation"] == mash["segmentation"]
