@@ -83,9 +83,9 @@ def msg_to_patches(msg: SegPatches) -> Response:
         raise WireFormatError("SegPatches repeats a cell index", "cell index")
     if not (np.isfinite(confidence).all() and (confidence >= 0).all() and (confidence <= 1).all()):
         raise WireFormatError("confidences must be finite and in [0, 1]", "confidence")
-    patches = codecs.decode_patches(bytes(msg.data), count, msg.num_classes, msg.patch_size,
-                                    msg.encoding)
-    return Response.from_numpy(cells, patches, confidence, sources, (height, width))
+    patches, labels = codecs.decode_patches_and_classes(bytes(msg.data), count, msg.num_classes,
+                                                        msg.patch_size, msg.encoding)
+    return Response.from_numpy(cells, patches, confidence, sources, (height, width), labels)
 
 
 # --- sensor_msgs/Image ------------------------------------------------------------------

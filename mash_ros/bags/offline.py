@@ -24,6 +24,7 @@ from mash_ros.bags.snapshots import group_snapshots
 from mash_ros.core import codecs
 from mash_ros.core.checkpoint import load_checkpoint
 from mash_ros.core.roles import Response
+from mash_ros.core.wire_roundtrip import through_wire
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.swarm.params import default
 
@@ -34,11 +35,7 @@ def _wire_query(query: np.ndarray, encoding: str) -> np.ndarray:
 
 
 def _wire_patches(answer: Response, encoding: str) -> Response:
-    count, classes, patch, _ = answer.patches.shape
-    payload = codecs.encode_patches(answer.patches.numpy().astype(np.float32), encoding)
-    decoded = codecs.decode_patches(payload, count, classes, patch, encoding)
-    return Response(answer.cell_ids, torch.from_numpy(np.ascontiguousarray(decoded, np.float32)),
-                    answer.confidence, answer.source_cells, answer.grid_size)
+    return through_wire(answer, encoding)[0]
 
 
 def swarm_outputs(agent: MashAgent, images: dict[str, np.ndarray], query_encoding: str,

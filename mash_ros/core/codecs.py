@@ -233,12 +233,28 @@ def encode_patches(patches: np.ndarray, encoding) -> bytes:
     return np.rint(np.clip(patches, 0.0, 1.0) * 255.0).astype(np.uint8).tobytes()
 
 
+def decode_patches_and_classes(data: bytes, count: int, classes: int, patch: int, encoding
+                               ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``decode_patches`` plus, for ``labels`` payloads, their compact form (top class int64
+    [n, P, P], top probability float32 [n]) that the target's fuse uses directly; None
+    otherwise."""
+    if patch_encoding(encoding) != PatchEncoding.LABELS:
+        return decode_patches(data, count, classes, patch, encoding), None
+    count, classes, patch = _patch_dims(count, classes, patch)
+    compact = label_patches.decode_classes(data, count, classes, patch)
+    return label_patches.expand(*compact, classes), compact
+
+
+def _patch_dims(count: int, classes: int, patch: int) -> tuple[int, int, int]:
+    return (check_dim("patch count", count, 0, MAX_GRID_SIDE * MAX_GRID_SIDE),
+            check_dim("num_classes", classes, 1, MAX_CLASSES),
+            check_dim("patch_size", patch, 1, MAX_PATCH_SIDE))
+
+
 def decode_patches(data: bytes, count: int, classes: int, patch: int, encoding) -> np.ndarray:
     """Decode and validate a patch payload into float32 [n, C, P, P] probabilities."""
     enc = patch_encoding(encoding)
-    count = check_dim("patch count", count, 0, MAX_GRID_SIDE * MAX_GRID_SIDE)
-    classes = check_dim("num_classes", classes, 1, MAX_CLASSES)
-    patch = check_dim("patch_size", patch, 1, MAX_PATCH_SIDE)
+    count, classes, patch = _patch_dims(count, classes, patch)
     if enc == PatchEncoding.LABELS:
         return label_patches.decode(data, count, classes, patch)
     expected = patch_payload_bytes(count, classes, patch, enc)

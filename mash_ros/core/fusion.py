@@ -82,6 +82,31 @@ def _mix(own_probs: torch.Tensor, own_conf: torch.Tensor, key: torch.Tensor,
     return unpatchify(fused.unflatten(0, (b, ht * wt)), ht, wt)
 
 
+def soft_selection_from_classes(own_probs: torch.Tensor, own_conf: torch.Tensor,
+                                entry_cell: torch.Tensor, entry_top: torch.Tensor,
+                                entry_p: torch.Tensor, entry_conf: torch.Tensor) -> torch.Tensor:
+    """SoftSelection of one target (B = 1) whose answers came as ``labels`` payloads: entry_top
+    [M,P,P] long (each pixel's class), entry_p [M] (the cell's top probability; the other
+    classes share the rest evenly), entry_conf [M] -> fused [1,C,H,W], equal to SoftSelection
+    on the expanded patches up to float rounding.
+
+    Why: expanded, M answer cells are M*C*P*P floats to gather, compare and weigh, which made
+    the target's fuse cost 0.16t on real answers at threshold 0; as class maps each cell adds
+    one even share to all of its pixels and a correction at one class per pixel."""
+    b, ht, wt = own_conf.shape
+    c, p = own_probs.shape[1], entry_top.shape[-1]
+    w_own, w_entry = _soft_weights(own_conf.reshape(-1), entry_cell, entry_conf)
+    rest = (1.0 - entry_p) / max(c - 1, 1)  # [M]
+    even = torch.zeros_like(w_own).index_add(0, entry_cell, w_entry * rest)  # [Nc]
+    own = patchify(own_probs, p).flatten(0, 1)  # [Nc,C,P,P]
+    fused = (own * w_own[:, None, None, None] + even[:, None, None, None]).contiguous()
+    pixel = torch.arange(p * p, device=entry_top.device).view(1, p, p)
+    where = (entry_cell[:, None, None] * c + entry_top) * (p * p) + pixel  # [M,P,P] flat index
+    extra = (w_entry * (entry_p - rest))[:, None, None].expand(-1, p, p)
+    fused.view(-1).index_add_(0, where.reshape(-1), extra.reshape(-1).to(fused.dtype))
+    return unpatchify(fused.view(b, ht * wt, c, p, p), ht, wt)
+
+
 class SoftSelection(nn.Module):
     """Per cell: every agent's distribution scaled by its confidence, summed, renormalised."""
 

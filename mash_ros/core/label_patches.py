@@ -71,8 +71,10 @@ def _inflate(stream: bytes, size: int) -> bytes:
     return raw
 
 
-def decode(data: bytes, count: int, classes: int, patch: int) -> np.ndarray:
-    """Payload -> float32 [n, C, P, P] probabilities (dimensions already range-checked)."""
+def decode_classes(data: bytes, count: int, classes: int,
+                   patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Payload -> (top class int64 [n, P, P], top probability float32 [n]), the compact form a
+    target can fuse without expanding it (dimensions already range-checked)."""
     if not count + 6 <= len(data) <= max_payload_bytes(count, classes, patch):
         raise WireFormatError(f"labels payload of {count} patches has {len(data)} bytes, "
                               f"outside [{count + 6}, {max_payload_bytes(count, classes, patch)}]",
@@ -86,10 +88,21 @@ def decode(data: bytes, count: int, classes: int, patch: int) -> np.ndarray:
     if top.size and top.max() >= classes:
         raise WireFormatError(f"labels payload names class {int(top.max())} of {classes}",
                               "payload values")
-    floor = 1.0 / classes
-    p_top = floor + level / 255.0 * (1.0 - floor)                             # [n]
-    rest = (1.0 - p_top) / max(classes - 1, 1)
+    floor = np.float32(1.0 / classes)
+    return top, (floor + level / np.float32(255.0) * (np.float32(1.0) - floor)).astype(np.float32)
+
+
+def expand(top: np.ndarray, p_top: np.ndarray, classes: int) -> np.ndarray:
+    """(top [n, P, P], p_top [n]) -> float32 [n, C, P, P]: the top class gets the cell's
+    probability, the other classes share the rest evenly."""
+    count, patch = top.shape[0], top.shape[-1]
+    rest = (np.float32(1.0) - p_top) / np.float32(max(classes - 1, 1))
     values = np.broadcast_to(rest[:, None, None, None], (count, classes, patch, patch)).copy()
     np.put_along_axis(values, top[:, None],
                       np.broadcast_to(p_top[:, None, None, None], (count, 1, patch, patch)), 1)
     return values.astype(np.float32)
+
+
+def decode(data: bytes, count: int, classes: int, patch: int) -> np.ndarray:
+    """Payload -> float32 [n, C, P, P] probabilities (dimensions already range-checked)."""
+    return expand(*decode_classes(data, count, classes, patch), classes)

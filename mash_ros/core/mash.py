@@ -105,9 +105,11 @@ class MASH(nn.Module):
     def fuse(self, own_state: AgentState, responses: Sequence[Response]) -> torch.Tensor:
         """own_state (B = 1), any number of Responses -> fused probabilities [C,H,W]."""
         _check_single(own_state)
+        labels = [r.labels for r in responses]
         return self.fuse_role()(own_state.probs[0], own_state.self_confidence[0],
                                 [r.cell_ids for r in responses], [r.patches for r in responses],
-                                [r.confidence for r in responses])
+                                [r.confidence for r in responses],
+                                labels if all(x is not None for x in labels) else None)
 
     # --- centralized, dense, differentiable: training and evaluation ---
     def forward(self, images: torch.Tensor, target: int = 0,

@@ -11,7 +11,7 @@ send decision kept as a dense mask, so both paths give the same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -26,10 +26,11 @@ from mash_ros.core.answer import (
     inside_grid,
 )
 from mash_ros.core.consensus import NoConsensus
+from mash_ros.core.fusion import SoftSelection, soft_selection_from_classes
 from mash_ros.core.handshake import cost_volume, no_match_score
 from mash_ros.core.localfit import local_homography_positions
 from mash_ros.core.subcell import subcell_positions, warp_subcell
-from mash_ros.core.verify import answer_agreement
+from mash_ros.core.verify import answer_agreement, answer_agreement_from_classes
 from mash_ros.core.warp import match_and_confidence, patchify, select_cells
 
 
@@ -67,6 +68,9 @@ class Response:
     confidence: torch.Tensor  # [n] match confidence (max of the smoothed softmax)
     source_cells: torch.Tensor  # [n] long
     grid_size: Tuple[int, int]  # (Ht, Wt) of the target grid
+    # what ``labels`` payloads carry, kept beside ``patches`` (their expansion) so the target's
+    # fuse can work on class maps: (top class [n,P,P] long, top probability [n]); None otherwise
+    labels: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
 
     @property
     def num_cells(self) -> int:
@@ -74,13 +78,18 @@ class Response:
 
     @classmethod
     def from_numpy(cls, cell_ids: np.ndarray, patches: np.ndarray, confidence: np.ndarray,
-                   source_cells: np.ndarray, grid_size: Tuple[int, int]) -> Response:
-        """The same fields as numpy arrays (int [n], float [n,C,P,P], float [n], int [n])."""
+                   source_cells: np.ndarray, grid_size: Tuple[int, int],
+                   labels: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> Response:
+        """The same fields as numpy arrays (int [n], float [n,C,P,P], float [n], int [n];
+        labels: int [n,P,P] and float [n])."""
+        compact = None if labels is None else (
+            torch.from_numpy(np.asarray(labels[0], np.int64)),
+            torch.from_numpy(np.asarray(labels[1], np.float32)))
         return cls(torch.from_numpy(np.asarray(cell_ids, np.int64)),
                    torch.from_numpy(np.ascontiguousarray(patches, np.float32)),
                    torch.from_numpy(np.asarray(confidence, np.float32)),
                    torch.from_numpy(np.asarray(source_cells, np.int64)),
-                   (int(grid_size[0]), int(grid_size[1])))
+                   (int(grid_size[0]), int(grid_size[1])), compact)
 
 
 def preprocess(rgb: np.ndarray, size: Tuple[int, int] | None = None) -> torch.Tensor:
@@ -227,15 +236,24 @@ class FuseRole(nn.Module):
                  verify_sharpness: float = 1.0):
         super().__init__()
         self.fusion = fusion
+        # only SoftSelection has a class-map form (``soft_selection_from_classes``); a plain
+        # attribute because TorchScript cannot test a module's type in forward
+        self.fuses_class_maps = type(fusion) is SoftSelection
         self.verify_confidence = float(verify_confidence)
         self.verify_sharpness = float(verify_sharpness)
 
     def forward(self, own_probs: torch.Tensor, own_conf: torch.Tensor,
                 cell_ids: List[torch.Tensor], patches: List[torch.Tensor],
-                confidences: List[torch.Tensor]) -> torch.Tensor:
+                confidences: List[torch.Tensor],
+                labels: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
+                ) -> torch.Tensor:
         """own_probs [C,H,W], own_conf [Ht,Wt], per response: cell_ids [n_i],
-        patches [n_i,C,P,P], confidences [n_i] -> fused probabilities [C,H,W]."""
+        patches [n_i,C,P,P], confidences [n_i] -> fused probabilities [C,H,W]. ``labels``
+        (per response: top class [n_i,P,P], top probability [n_i], as ``labels`` payloads
+        carry them) lets SoftSelection work on class maps instead of the patches (same result)."""
         c, p = own_probs.shape[0], own_probs.shape[-1] // own_conf.shape[-1]
+        if labels is not None and len(cell_ids) > 0 and self.fuses_class_maps:
+            return self._soft_from_classes(own_probs, own_conf, cell_ids, confidences, labels)
         if len(cell_ids) == 0:  # nobody answered
             cells = torch.zeros(0, dtype=torch.long, device=own_probs.device)
             entry_patches = own_probs.new_zeros((0, c, p, p))
@@ -254,3 +272,19 @@ class FuseRole(nn.Module):
         fused = self.fusion(own_probs.unsqueeze(0), own_conf.unsqueeze(0),
                             torch.zeros_like(cells), cells, entry_patches, conf)
         return fused[0]
+
+    def _soft_from_classes(self, own_probs: torch.Tensor, own_conf: torch.Tensor,
+                           cell_ids: List[torch.Tensor], confidences: List[torch.Tensor],
+                           labels: List[Tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        cells = torch.cat(cell_ids).to(torch.long)
+        top = torch.cat([pair[0] for pair in labels]).to(torch.long)
+        p_top = torch.cat([pair[1] for pair in labels]).to(own_probs.dtype)
+        conf = torch.cat(confidences).to(own_conf.dtype)
+        if self.verify_confidence > 0:
+            answer = torch.cat([torch.full_like(ids, i, dtype=torch.long)
+                                for i, ids in enumerate(cell_ids)])
+            conf = conf * answer_agreement_from_classes(
+                own_probs.unsqueeze(0), own_conf.unsqueeze(0), cells, answer, top,
+                len(cell_ids), self.verify_confidence, self.verify_sharpness)[answer]
+        return soft_selection_from_classes(own_probs.unsqueeze(0), own_conf.unsqueeze(0), cells,
+                                           top, p_top, conf)[0]

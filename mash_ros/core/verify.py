@@ -31,19 +31,44 @@ def answer_agreement(own_probs: torch.Tensor, own_conf: torch.Tensor, entry_batc
     [0, num_answers), target cell [M], patch [M,C,P,P] -> weight [num_answers] in [0, 1]:
     the fraction of pixels, over the answer's cells the target is sure of, where the patch's
     most likely class is the target's own, to the power ``sharpness``."""
-    b, ht, wt = own_conf.shape
-    p = entry_patches.shape[-1]
-    key = entry_batch * (ht * wt) + entry_cell  # [M]
-    sure = torch.nonzero(own_conf.reshape(-1)[key] >= min_own_confidence).reshape(-1)  # [Ms]
+    key = entry_batch * (own_conf.shape[1] * own_conf.shape[2]) + entry_cell  # [M]
+    sure = _sure(own_conf, key, min_own_confidence)
     # Class maps, not probabilities, are gathered: the arg-max over C comes first wherever
-    # that reads less (the target's own image once; the entries when most are on sure cells),
-    # since the gather and the reduction dominated the target's fuse time.
+    # that reads less (the entries when most are on sure cells), since the gather and the
+    # reduction dominated the target's fuse time.
     # max(1).indices, not argmax(1): 5x faster over a non-innermost dim on the CPU
-    own_top = patchify(own_probs.max(1, keepdim=True).indices, p).flatten(0, 1)[:, 0]  # [B*Nc,P,P]
     if 2 * sure.numel() >= key.numel():
         entry_top = entry_patches.max(1).indices[sure]  # [Ms,P,P]
     else:
         entry_top = entry_patches[sure].max(1).indices
+    return _agreement(own_probs, key, sure, entry_answer, entry_top, num_answers, sharpness,
+                      no_evidence)
+
+
+def answer_agreement_from_classes(own_probs: torch.Tensor, own_conf: torch.Tensor,
+                                  entry_cell: torch.Tensor, entry_answer: torch.Tensor,
+                                  entry_top: torch.Tensor, num_answers: int,
+                                  min_own_confidence: float, sharpness: float = 1.0,
+                                  no_evidence: float = NO_EVIDENCE) -> torch.Tensor:
+    """``answer_agreement`` for one target (B = 1) whose answers came as class maps (``labels``
+    payloads): entry_top [M,P,P] long, the patches' most likely classes, instead of patches."""
+    sure = _sure(own_conf, entry_cell, min_own_confidence)
+    return _agreement(own_probs, entry_cell, sure, entry_answer, entry_top[sure], num_answers,
+                      sharpness, no_evidence)
+
+
+def _sure(own_conf: torch.Tensor, key: torch.Tensor, min_own_confidence: float) -> torch.Tensor:
+    """Entries [Ms] on cells the target is sure of itself."""
+    return torch.nonzero(own_conf.reshape(-1)[key] >= min_own_confidence).reshape(-1)
+
+
+def _agreement(own_probs: torch.Tensor, key: torch.Tensor, sure: torch.Tensor,
+               entry_answer: torch.Tensor, entry_top: torch.Tensor, num_answers: int,
+               sharpness: float, no_evidence: float) -> torch.Tensor:
+    """Per answer: the fraction of its sure pixels (entry_top [Ms,P,P] of the sure entries)
+    whose class is the target's own, to the power ``sharpness`` -> [num_answers]."""
+    p = entry_top.shape[-1]
+    own_top = patchify(own_probs.max(1, keepdim=True).indices, p).flatten(0, 1)[:, 0]  # [B*Nc,P,P]
     same = (entry_top == own_top[key[sure]]).flatten(1).sum(1)
     pixels = torch.zeros(num_answers, dtype=own_probs.dtype, device=own_probs.device)
     counted = pixels.index_add(0, entry_answer[sure],

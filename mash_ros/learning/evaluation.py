@@ -12,6 +12,7 @@ import torch
 
 from mash_ros.core import codecs
 from mash_ros.core.metrics import SegmentationScore
+from mash_ros.core.wire_roundtrip import through_wire
 from mash_ros.swarm.params import default
 
 # Per sent cell a SegPatches message also carries cell_index, source_cell (uint32) and
@@ -72,13 +73,10 @@ def evaluate_distributed(model, dataset, query_encoding: str | None = None,
                                                         query_encoding))
         responses = []
         for state in states[1:]:
-            response = model.respond(received, state)
-            patches = response.patches.numpy()
-            wire = codecs.encode_patches(patches, patch_encoding)
-            answer_bytes.append(len(wire) + INDEX_BYTES_PER_CELL * response.num_cells)
+            response, payload_bytes = through_wire(model.respond(received, state),
+                                                   patch_encoding)
+            answer_bytes.append(payload_bytes + INDEX_BYTES_PER_CELL * response.num_cells)
             cells.append(response.num_cells)
-            response.patches = torch.from_numpy(
-                codecs.decode_patches(wire, *patches.shape[:3], patch_encoding))
             responses.append(response)
         num_cells = query.shape[1] * query.shape[2]
         labels, mask = item["labels"].numpy(), item["mask"].numpy()

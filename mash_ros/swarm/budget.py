@@ -118,5 +118,6 @@ def most_confident(answer: Response, cells: int) -> Response:
         return answer
     keep = torch.argsort(answer.confidence, descending=True)[:cells]
     keep = keep.sort().values  # keep the original (row-major cell) order
+    labels = None if answer.labels is None else tuple(t[keep] for t in answer.labels)
     return Response(answer.cell_ids[keep], answer.patches[keep], answer.confidence[keep],
-                    answer.source_cells[keep], answer.grid_size)
+                    answer.source_cells[keep], answer.grid_size, labels)

@@ -20,9 +20,9 @@ def time_shipped(model_path: str, data: str, snapshots: int, patch_encoding: str
     ``model_path`` on the first ``snapshots`` snapshots of the mash-sim split ``data``."""
     import torch
 
-    from mash_ros.core import codecs
     from mash_ros.core.checkpoint import load_checkpoint
     from mash_ros.core.roles import preprocess
+    from mash_ros.core.wire_roundtrip import through_wire
     from mash_ros.sim.format import SimReader
 
     model, cfg, _ = load_checkpoint(model_path, expected_kind="mash")
@@ -38,14 +38,8 @@ def time_shipped(model_path: str, data: str, snapshots: int, patch_encoding: str
                       for a in order]
             states = [model.encode(image) for image in images]
             query = states[0].query[0]
-            responses = []
-            for state in states[1:]:
-                response = model.respond(query, state)
-                patches = response.patches.numpy()
-                wire = codecs.encode_patches(patches, patch_encoding)
-                response.patches = torch.from_numpy(
-                    codecs.decode_patches(wire, *patches.shape[:3], patch_encoding))
-                responses.append(response)
+            responses = [through_wire(model.respond(query, state), patch_encoding)[0]
+                         for state in states[1:]]
             entries.append(sum(r.num_cells for r in responses))
             stages = {"backbone": lambda: model.backbone(images[0]),
                       "encode": lambda: model.encode(images[0]),

@@ -42,7 +42,7 @@ def test_query_map_round_trip(encoding):
     np.testing.assert_allclose(decoded, query, atol=np.abs(query).max() / 127)
 
 
-@pytest.mark.parametrize("encoding", ["float16", "uint8", "top1"])
+@pytest.mark.parametrize("encoding", ["float16", "uint8", "top1", "labels"])
 def test_seg_patches_round_trip(encoding):
     sent = answer()
     msg = conversions.patches_to_msg(sent, header(), "drone_1", "drone_0", 7, encoding)
@@ -56,7 +56,13 @@ def test_seg_patches_round_trip(encoding):
     if encoding == "top1":  # the ArgMax only, and the top probability to 5 bits
         np.testing.assert_array_equal(got_p.argmax(1), sent_p.argmax(1))
         np.testing.assert_allclose(got_p.max(1), sent_p.max(1), atol=0.875 / 62)
+    elif encoding == "labels":  # the ArgMax, and the compact form the target fuses
+        np.testing.assert_array_equal(got_p.argmax(1), sent_p.argmax(1))
+        top, p_top = got.labels
+        np.testing.assert_array_equal(top.numpy(), sent_p.argmax(1))
+        np.testing.assert_array_equal(p_top.numpy(), got_p.max(1)[:, 0, 0])
     else:
+        assert got.labels is None
         np.testing.assert_allclose(got_p, sent_p, atol=1 / 500)
     assert got.grid_size == (16, 16)
 
