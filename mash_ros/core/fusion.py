@@ -82,29 +82,42 @@ def _mix(own_probs: torch.Tensor, own_conf: torch.Tensor, key: torch.Tensor,
     return unpatchify(fused.unflatten(0, (b, ht * wt)), ht, wt)
 
 
+def cell_pixels(cells: torch.Tensor, grid_w: int, patch: int, width: int) -> torch.Tensor:
+    """Row-major pixel index [M,P,P] of every pixel of target cells [M] (grid width ``grid_w``,
+    image width ``width``): where a cell's patch lies in the flattened H x W image."""
+    y, x = cells // grid_w, cells % grid_w
+    offset = torch.arange(patch, device=cells.device)
+    rows = (y[:, None] * patch + offset)[:, :, None]  # [M,P,1]
+    cols = (x[:, None] * patch + offset)[:, None, :]  # [M,1,P]
+    return rows * width + cols
+
+
 def soft_selection_from_classes(own_probs: torch.Tensor, own_conf: torch.Tensor,
                                 entry_cell: torch.Tensor, entry_top: torch.Tensor,
-                                entry_p: torch.Tensor, entry_conf: torch.Tensor) -> torch.Tensor:
+                                entry_p: torch.Tensor, entry_conf: torch.Tensor,
+                                pixels: torch.Tensor) -> torch.Tensor:
     """SoftSelection of one target (B = 1) whose answers came as ``labels`` payloads: entry_top
     [M,P,P] long (each pixel's class), entry_p [M] (the cell's top probability; the other
-    classes share the rest evenly), entry_conf [M] -> fused [1,C,H,W], equal to SoftSelection
-    on the expanded patches up to float rounding.
+    classes share the rest evenly), entry_conf [M], pixels [M,P,P] (``cell_pixels``) -> fused
+    [1,C,H,W], equal to SoftSelection on the expanded patches up to float rounding.
 
     Why: expanded, M answer cells are M*C*P*P floats to gather, compare and weigh, which made
     the target's fuse cost 0.16t on real answers at threshold 0; as class maps each cell adds
-    one even share to all of its pixels and a correction at one class per pixel."""
-    b, ht, wt = own_conf.shape
-    c, p = own_probs.shape[1], entry_top.shape[-1]
+    one even share to all of its pixels and a correction at one class per pixel, computed in
+    the image's own layout (no cell-major copies)."""
+    _, ht, wt = own_conf.shape
+    c, h, w = own_probs.shape[1:]
+    p = h // ht
     w_own, w_entry = _soft_weights(own_conf.reshape(-1), entry_cell, entry_conf)
     rest = (1.0 - entry_p) / max(c - 1, 1)  # [M]
     even = torch.zeros_like(w_own).index_add(0, entry_cell, w_entry * rest)  # [Nc]
-    own = patchify(own_probs, p).flatten(0, 1)  # [Nc,C,P,P]
-    fused = (own * w_own[:, None, None, None] + even[:, None, None, None]).contiguous()
-    pixel = torch.arange(p * p, device=entry_top.device).view(1, p, p)
-    where = (entry_cell[:, None, None] * c + entry_top) * (p * p) + pixel  # [M,P,P] flat index
+    per_pixel = torch.stack([w_own, even]).view(2, ht, wt)
+    per_pixel = per_pixel.repeat_interleave(p, dim=1).repeat_interleave(p, dim=2)  # [2,H,W]
+    fused = own_probs * per_pixel[0] + per_pixel[1]  # [1,C,H,W], a fresh contiguous tensor
+    where = entry_top * (h * w) + pixels  # [M,P,P] flat index into [C,H,W]
     extra = (w_entry * (entry_p - rest))[:, None, None].expand(-1, p, p)
     fused.view(-1).index_add_(0, where.reshape(-1), extra.reshape(-1).to(fused.dtype))
-    return unpatchify(fused.view(b, ht * wt, c, p, p), ht, wt)
+    return fused
 
 
 class SoftSelection(nn.Module):

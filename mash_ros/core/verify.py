@@ -47,14 +47,24 @@ def answer_agreement(own_probs: torch.Tensor, own_conf: torch.Tensor, entry_batc
 
 def answer_agreement_from_classes(own_probs: torch.Tensor, own_conf: torch.Tensor,
                                   entry_cell: torch.Tensor, entry_answer: torch.Tensor,
-                                  entry_top: torch.Tensor, num_answers: int,
-                                  min_own_confidence: float, sharpness: float = 1.0,
+                                  entry_top: torch.Tensor, pixels: torch.Tensor,
+                                  num_answers: int, min_own_confidence: float,
+                                  sharpness: float = 1.0,
                                   no_evidence: float = NO_EVIDENCE) -> torch.Tensor:
     """``answer_agreement`` for one target (B = 1) whose answers came as class maps (``labels``
-    payloads): entry_top [M,P,P] long, the patches' most likely classes, instead of patches."""
-    sure = _sure(own_conf, entry_cell, min_own_confidence)
-    return _agreement(own_probs, entry_cell, sure, entry_answer, entry_top[sure], num_answers,
-                      sharpness, no_evidence)
+    payloads): entry_top [M,P,P] long, the patches' most likely classes, instead of patches;
+    pixels [M,P,P] where each entry's pixels lie in the flattened image (``cell_pixels``)."""
+    # every entry counted, the unsure ones with weight 0: cheaper than selecting the sure ones
+    sure = (own_conf.reshape(-1)[entry_cell] >= min_own_confidence).to(own_probs.dtype)  # [M]
+    own_top = own_probs[0].max(0).indices.reshape(-1)  # [H*W]
+    same = (entry_top == own_top[pixels]).flatten(1).sum(1).to(own_probs.dtype)  # [M]
+    side = entry_top.shape[-1]
+    zeros = torch.zeros(num_answers, dtype=own_probs.dtype, device=own_probs.device)
+    counted = zeros.index_add(0, entry_answer, sure * float(side * side))
+    agreed = zeros.index_add(0, entry_answer, same * sure)
+    agreement = torch.where(counted > 0, agreed / counted.clamp_min(1.0),
+                            torch.full_like(counted, no_evidence))
+    return agreement ** sharpness
 
 
 def _sure(own_conf: torch.Tensor, key: torch.Tensor, min_own_confidence: float) -> torch.Tensor:
