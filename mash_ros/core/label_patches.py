@@ -100,7 +100,7 @@ def expand(top: np.ndarray, p_top: np.ndarray, classes: int) -> np.ndarray:
     values = np.broadcast_to(rest[:, None, None, None], (count, classes, patch, patch)).copy()
     np.put_along_axis(values, top[:, None],
                       np.broadcast_to(p_top[:, None, None, None], (count, 1, patch, patch)), 1)
-    return values.astype(np.float32)
+    return values  # float32 throughout: rest and p_top are
 
 
 def decode(data: bytes, count: int, classes: int, patch: int) -> np.ndarray:

@@ -59,12 +59,8 @@ def answer_agreement_from_classes(own_probs: torch.Tensor, own_conf: torch.Tenso
     own_top = own_probs[0].max(0).indices.reshape(-1)  # [H*W]
     same = (entry_top == own_top[pixels]).flatten(1).sum(1).to(own_probs.dtype)  # [M]
     side = entry_top.shape[-1]
-    zeros = torch.zeros(num_answers, dtype=own_probs.dtype, device=own_probs.device)
-    counted = zeros.index_add(0, entry_answer, sure * float(side * side))
-    agreed = zeros.index_add(0, entry_answer, same * sure)
-    agreement = torch.where(counted > 0, agreed / counted.clamp_min(1.0),
-                            torch.full_like(counted, no_evidence))
-    return agreement ** sharpness
+    return _weights(entry_answer, same * sure, sure * float(side * side), num_answers,
+                    sharpness, no_evidence)
 
 
 def _sure(own_conf: torch.Tensor, key: torch.Tensor, min_own_confidence: float) -> torch.Tensor:
@@ -79,11 +75,18 @@ def _agreement(own_probs: torch.Tensor, key: torch.Tensor, sure: torch.Tensor,
     whose class is the target's own, to the power ``sharpness`` -> [num_answers]."""
     p = entry_top.shape[-1]
     own_top = patchify(own_probs.max(1, keepdim=True).indices, p).flatten(0, 1)[:, 0]  # [B*Nc,P,P]
-    same = (entry_top == own_top[key[sure]]).flatten(1).sum(1)
-    pixels = torch.zeros(num_answers, dtype=own_probs.dtype, device=own_probs.device)
-    counted = pixels.index_add(0, entry_answer[sure],
-                               torch.full_like(same, p * p).to(own_probs.dtype))
-    agreed = pixels.index_add(0, entry_answer[sure], same.to(own_probs.dtype))
+    same = (entry_top == own_top[key[sure]]).flatten(1).sum(1).to(own_probs.dtype)
+    return _weights(entry_answer[sure], same, torch.full_like(same, float(p * p)), num_answers,
+                    sharpness, no_evidence)
+
+
+def _weights(entry_answer: torch.Tensor, agreed: torch.Tensor, counted: torch.Tensor,
+             num_answers: int, sharpness: float, no_evidence: float) -> torch.Tensor:
+    """Agreeing and counted pixels per entry [M'] of answer entry_answer [M'] -> each answer's
+    agreement ** sharpness [num_answers] (``no_evidence`` where nothing was counted)."""
+    zeros = torch.zeros(num_answers, dtype=agreed.dtype, device=agreed.device)
+    counted = zeros.index_add(0, entry_answer, counted)
+    agreed = zeros.index_add(0, entry_answer, agreed)
     agreement = torch.where(counted > 0, agreed / counted.clamp_min(1.0),
                             torch.full_like(counted, no_evidence))
     return agreement ** sharpness

@@ -6,7 +6,8 @@ work, and the number of cells follows ``--send-fraction`` instead of the thresho
 measures what the issue's compute bar is about: the bundled weights and inference settings, the
 sample's snapshots (a target and its five supporters), answers through the default patch codec
 at the model's own threshold. t = one SegNet forward; target = encode + fuse; supporter =
-encode + respond; stages interleaved, each ratio paired within its round (``bench_core``).
+encode + respond; stages interleaved as ``bench_core`` runs them, each ratio paired within
+its round.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def time_shipped(model_path: str, data: str, snapshots: int, patch_encoding: str
     from mash_ros.core.roles import preprocess
     from mash_ros.core.wire_roundtrip import through_wire
     from mash_ros.sim.format import SimReader
+    from mash_ros.tools.bench_core import _time_interleaved
 
     model, cfg, _ = load_checkpoint(model_path, expected_kind="mash")
     reader = SimReader(data)
@@ -45,14 +47,8 @@ def time_shipped(model_path: str, data: str, snapshots: int, patch_encoding: str
                       "encode": lambda: model.encode(images[0]),
                       "respond": lambda: model.respond(query, states[1]),
                       "fuse": lambda: model.fuse(states[0], responses)}
-            for fn in stages.values():  # warm caches for this snapshot's tensors
-                fn()
-            for _ in range(REPEATS_PER_SNAPSHOT):
-                for name, fn in stages.items():
-                    fn()
-                    start = _clock()
-                    fn()
-                    times[name].append(_clock() - start)
+            for name, taken in _time_interleaved(stages, REPEATS_PER_SNAPSHOT, "cpu").items():
+                times[name].extend(taken)
 
     def ratio(*names):
         return statistics.median(sum(times[n][i] for n in names) / times["backbone"][i]
@@ -69,9 +65,3 @@ def time_shipped(model_path: str, data: str, snapshots: int, patch_encoding: str
                                 "fuse": round(ratio("fuse"), 3),
                                 "respond": round(ratio("respond"), 3)},
     }
-
-
-def _clock() -> float:
-    import time
-
-    return time.perf_counter()
