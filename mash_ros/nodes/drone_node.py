@@ -254,6 +254,10 @@ class DroneNode(Node):
             except WireFormatError as err:
                 self.drop(peer, err.kind, str(err))
             except Exception as err:  # noqa: BLE001 - the point: nothing escapes into spin
+                if not self.context.ok():
+                    # a Ctrl-C's handler shuts the context down from its own thread while a
+                    # callback may still publish: that failure is the stop, not a bug
+                    return
                 kind = f"internal: {type(err).__name__}"
                 if self.drops.counts[(peer, kind)] == 0:
                     self.get_logger().error(f"{handler.__name__} failed on a message from "

@@ -33,8 +33,8 @@ def _spin_quietly(executor) -> None:
 
 
 def run_node(make_node, args=None) -> int:
-    """``rclpy.init``, ``make_node()``, spin until stopped; exit 0, 1 (a failure inside spin,
-    traceback printed), 2 (the node refused its configuration: SystemExit, one line) or 130
+    """``rclpy.init``, ``make_node()``, spin until stopped; exit 0 (stopped, even when the stop
+    cut a callback short), 1 (a failure inside spin, traceback printed), 2 (the node refused its configuration: SystemExit, one line) or 130
     (interrupted while starting). ``make_node()`` returns a node with ``intake`` (a second
     node) and ``write_summary()``; the summary is written on every exit path once it exists."""
     rclpy.init(args=args)
@@ -58,9 +58,12 @@ def run_node(make_node, args=None) -> int:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except Exception:  # noqa: BLE001 - a bug: report it, still write the summary
-        traceback.print_exc()
-        code = 1
+    except Exception as err:  # noqa: BLE001 - a bug: report it, still write the summary
+        if node.context.ok():
+            traceback.print_exc()
+            code = 1
+        else:  # rclpy's signal handler shut the context while a callback ran: the stop
+            print(f"stopped inside a callback ({type(err).__name__}: {err})", file=sys.stderr)
     finally:
         ignore_stop_signals()
         intake.shutdown(timeout_sec=10.0)  # no callback may run while the node goes

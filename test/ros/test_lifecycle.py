@@ -110,7 +110,8 @@ def test_double_sigint_on_busy_drones_leaves_valid_summaries(tmp_path, checkpoin
         summary = json.loads(path.read_text())
         assert summary["agent"] == agent and summary["frames"] >= 1
     assert not list(tmp_path.glob(".summary_*")), "a temporary summary was left behind"
-    assert "Traceback" not in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert "Traceback" not in err, err
     assert not any(os.path.exists(f"/proc/{p.pid}") and
                    open(f"/proc/{p.pid}/stat").read().split()[2] != "Z"
                    for p in harness.swarm.procs.values())
