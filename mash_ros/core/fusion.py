@@ -93,13 +93,13 @@ def cell_pixels(cells: torch.Tensor, grid_w: int, patch: int, width: int) -> tor
 
 
 def soft_selection_from_classes(own_probs: torch.Tensor, own_conf: torch.Tensor,
-                                entry_cell: torch.Tensor, entry_top: torch.Tensor,
-                                entry_p: torch.Tensor, entry_conf: torch.Tensor,
-                                pixels: torch.Tensor) -> torch.Tensor:
-    """SoftSelection of one target (B = 1) whose answers came as ``labels`` payloads: entry_top
-    [M,P,P] long (each pixel's class), entry_p [M] (the cell's top probability; the other
-    classes share the rest evenly), entry_conf [M], pixels [M,P,P] (``cell_pixels``) -> fused
-    [1,C,H,W], equal to SoftSelection on the expanded patches up to float rounding.
+                                entry_cell: torch.Tensor, entry_where: torch.Tensor,
+                                entry_p: torch.Tensor, entry_conf: torch.Tensor) -> torch.Tensor:
+    """SoftSelection of one target (B = 1) whose answers came as ``labels`` payloads:
+    entry_where [M,P,P] long, where each pixel's class lies in the flattened [C,H,W] probabilities
+    (``class_pixels``), entry_p [M] (the cell's top probability; the other classes share the
+    rest evenly), entry_conf [M] -> fused [1,C,H,W], equal to SoftSelection on the expanded
+    patches up to float rounding.
 
     Why: expanded, M answer cells are M*C*P*P floats to gather, compare and weigh, which made
     the target's fuse cost 0.16t on real answers at threshold 0; as class maps each cell adds
@@ -111,13 +111,19 @@ def soft_selection_from_classes(own_probs: torch.Tensor, own_conf: torch.Tensor,
     w_own, w_entry = _soft_weights(own_conf.reshape(-1), entry_cell, entry_conf)
     rest = (1.0 - entry_p) / max(c - 1, 1)  # [M]
     even = torch.zeros_like(w_own).index_add(0, entry_cell, w_entry * rest)  # [Nc]
-    per_pixel = torch.stack([w_own, even]).view(2, ht, wt)
-    per_pixel = per_pixel.repeat_interleave(p, dim=1).repeat_interleave(p, dim=2)  # [2,H,W]
-    fused = own_probs * per_pixel[0] + per_pixel[1]  # [1,C,H,W], a fresh contiguous tensor
-    where = entry_top * (h * w) + pixels  # [M,P,P] flat index into [C,H,W]
+    per_pixel = torch.stack([w_own, even]).view(2, ht, 1, wt, 1)
+    per_pixel = per_pixel.expand(2, ht, p, wt, p).reshape(2, h, w)  # each cell's weight, [2,H,W]
+    fused = torch.addcmul(per_pixel[1], own_probs, per_pixel[0])  # [1,C,H,W], fresh, contiguous
     extra = (w_entry * (entry_p - rest))[:, None, None].expand(-1, p, p)
-    fused.view(-1).index_add_(0, where.reshape(-1), extra.reshape(-1).to(fused.dtype))
+    fused.view(-1).index_add_(0, entry_where.reshape(-1), extra.reshape(-1).to(fused.dtype))
     return fused
+
+
+def class_pixels(entry_top: torch.Tensor, pixels: torch.Tensor, height: int,
+                 width: int) -> torch.Tensor:
+    """entry_top [M,P,P] (each pixel's class), pixels [M,P,P] (``cell_pixels``) -> [M,P,P]:
+    where each pixel's class lies in flattened [C,H,W] probabilities."""
+    return entry_top * (height * width) + pixels
 
 
 class SoftSelection(nn.Module):

@@ -26,7 +26,8 @@ from mash_ros.core.answer import (
     inside_grid,
 )
 from mash_ros.core.consensus import NoConsensus
-from mash_ros.core.fusion import SoftSelection, cell_pixels, soft_selection_from_classes
+from mash_ros.core.fusion import (SoftSelection, cell_pixels, class_pixels,
+                                  soft_selection_from_classes)
 from mash_ros.core.handshake import cost_volume, no_match_score
 from mash_ros.core.localfit import local_homography_positions
 from mash_ros.core.subcell import subcell_positions, warp_subcell
@@ -280,12 +281,14 @@ class FuseRole(nn.Module):
         top = torch.cat([pair[0] for pair in labels]).to(torch.long)
         p_top = torch.cat([pair[1] for pair in labels]).to(own_probs.dtype)
         conf = torch.cat(confidences).to(own_conf.dtype)
-        pixels = cell_pixels(cells, own_conf.shape[-1], top.shape[-1], own_probs.shape[-1])
+        height, width = own_probs.shape[-2], own_probs.shape[-1]
+        pixels = cell_pixels(cells, own_conf.shape[-1], top.shape[-1], width)
+        where = class_pixels(top, pixels, height, width)
         if self.verify_confidence > 0:
             answer = torch.cat([torch.full_like(ids, i, dtype=torch.long)
                                 for i, ids in enumerate(cell_ids)])
             conf = conf * answer_agreement_from_classes(
-                own_probs.unsqueeze(0), own_conf.unsqueeze(0), cells, answer, top, pixels,
+                own_probs.unsqueeze(0), own_conf.unsqueeze(0), cells, answer, where,
                 len(cell_ids), self.verify_confidence, self.verify_sharpness)[answer]
         return soft_selection_from_classes(own_probs.unsqueeze(0), own_conf.unsqueeze(0), cells,
-                                           top, p_top, conf, pixels)[0]
+                                           where, p_top, conf)[0]

@@ -47,18 +47,21 @@ def answer_agreement(own_probs: torch.Tensor, own_conf: torch.Tensor, entry_batc
 
 def answer_agreement_from_classes(own_probs: torch.Tensor, own_conf: torch.Tensor,
                                   entry_cell: torch.Tensor, entry_answer: torch.Tensor,
-                                  entry_top: torch.Tensor, pixels: torch.Tensor,
-                                  num_answers: int, min_own_confidence: float,
-                                  sharpness: float = 1.0,
+                                  entry_where: torch.Tensor, num_answers: int,
+                                  min_own_confidence: float, sharpness: float = 1.0,
                                   no_evidence: float = NO_EVIDENCE) -> torch.Tensor:
     """``answer_agreement`` for one target (B = 1) whose answers came as class maps (``labels``
-    payloads): entry_top [M,P,P] long, the patches' most likely classes, instead of patches;
-    pixels [M,P,P] where each entry's pixels lie in the flattened image (``cell_pixels``)."""
+    payloads): entry_where [M,P,P], where each pixel's class lies in the flattened [C,H,W]
+    probabilities (``fusion.class_pixels``), instead of patches.
+
+    A pixel agrees when the answer's class is the target's most likely one there: the same test
+    as comparing with the target's arg-max (but for exact ties, where any tied class agrees),
+    at a fraction of the cost, since a max over classes is cheap and its index is not."""
     # every entry counted, the unsure ones with weight 0: cheaper than selecting the sure ones
     sure = (own_conf.reshape(-1)[entry_cell] >= min_own_confidence).to(own_probs.dtype)  # [M]
-    own_top = own_probs[0].max(0).indices.reshape(-1)  # [H*W]
-    same = (entry_top == own_top[pixels]).flatten(1).sum(1).to(own_probs.dtype)  # [M]
-    side = entry_top.shape[-1]
+    own_top = own_probs[0] >= own_probs[0].amax(0)  # [C,H,W] bool: the most likely class(es)
+    same = own_top.reshape(-1)[entry_where].flatten(1).sum(1).to(own_probs.dtype)  # [M]
+    side = entry_where.shape[-1]
     return _weights(entry_answer, same * sure, sure * float(side * side), num_answers,
                     sharpness, no_evidence)
 
