@@ -289,3 +289,10 @@ def test_configure_changes_inference_settings_and_keeps_the_weights(tmp_path, ti
     # weights or learned fusion cannot be changed this way: one clear error
     assert main([str(path), "--set", "query_dim=8"]) == 2
     assert main([str(path), "--set", "fusion=stacked"]) == 2
+    stacked = tmp_path / "stacked.pt"
+    save_checkpoint(stacked, build_model(tiny_cfg.replace(fusion="stacked"), "mash"),
+                    tiny_cfg.replace(fusion="stacked"), "mash", {})
+    assert main([str(stacked), "--set", "fusion_own_weight=2"]) == 2  # an input of its net
+    assert main([str(path), "--set", "fusion=soft", "--set", "fusion_own_weight=2",
+                 "--out", str(tmp_path / "own.pt")]) == 0
+    assert load_checkpoint(tmp_path / "own.pt")[0].own_weight == 2.0

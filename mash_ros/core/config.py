@@ -62,6 +62,8 @@ class MashConfig:
     verify_own_confidence: float = 0.0  # > 0: the target checks answers on cells it is this
     #                                     sure of (verify.py); 0 = off
     verify_sharpness: float = 1.0  # answer confidences x agreement ** this
+    fusion_own_weight: float = 1.0  # the target's own confidence counts this many times against
+    #                                 its supporters' in the fusion (their errors are alike)
     num_classes: int = field(default=NUM_CLASSES)  # scene classes only (never OBSTRUCTION)
 
     def __post_init__(self):

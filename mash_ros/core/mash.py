@@ -47,7 +47,8 @@ class MASH(nn.Module):
                  subcell: bool = False, answer_confidence: nn.Module | None = None,
                  outlier_cells: float = 1.5, local_sigma: float = 0.0,
                  local_inlier_cells: float = 2.0, calibrated: bool = False,
-                 verify_confidence: float = 0.0, verify_sharpness: float = 1.0):
+                 verify_confidence: float = 0.0, verify_sharpness: float = 1.0,
+                 own_weight: float = 1.0):
         super().__init__()
         self.backbone = backbone
         self.query_encoder = query_encoder
@@ -73,6 +74,7 @@ class MASH(nn.Module):
         self.calibrated = bool(calibrated)
         self.verify_confidence = float(verify_confidence)  # 0 = off (verify.py)
         self.verify_sharpness = float(verify_sharpness)
+        self.own_weight = float(own_weight)  # fusion only: verification uses the raw confidence
 
     # --- role modules: thin wrappers sharing this model's submodules (script/export these) ---
     def encode_role(self) -> EncodeRole:
@@ -85,7 +87,8 @@ class MASH(nn.Module):
                            self.outlier_cells, self.local_sigma, self.local_inlier_cells)
 
     def fuse_role(self) -> FuseRole:
-        return FuseRole(self.fusion, self.verify_confidence, self.verify_sharpness)
+        return FuseRole(self.fusion, self.verify_confidence, self.verify_sharpness,
+                        self.own_weight)
 
     # --- per-role API: one agent per call ---
     def encode(self, image: torch.Tensor) -> AgentState:
@@ -172,7 +175,8 @@ class MASH(nn.Module):
                 probs[:, target], own_target_conf, pair // max(s, 1), pair, cell,
                 sup_patches[pair, cell], b * s, self.verify_confidence,
                 self.verify_sharpness)[pair]
-        fused = self.fusion(probs[:, target], own_target_conf, pair // max(s, 1), cell,
+        fused = self.fusion(probs[:, target], own_target_conf * self.own_weight,
+                            pair // max(s, 1), cell,
                             sup_patches[pair, cell], entry_conf)
         extra = {}
         if self.subcell:
@@ -225,5 +229,6 @@ def build_mash(cfg) -> MASH:
         calibrated=cfg.confidence_loss_weight > 0,
         verify_confidence=cfg.verify_own_confidence,
         verify_sharpness=cfg.verify_sharpness,
+        own_weight=cfg.fusion_own_weight,
     )
 

@@ -26,8 +26,12 @@ from mash_ros.core.answer import (
     inside_grid,
 )
 from mash_ros.core.consensus import NoConsensus
-from mash_ros.core.fusion import (SoftSelection, cell_pixels, class_pixels,
-                                  soft_selection_from_classes)
+from mash_ros.core.fusion import (
+    SoftSelection,
+    cell_pixels,
+    class_pixels,
+    soft_selection_from_classes,
+)
 from mash_ros.core.handshake import cost_volume, no_match_score
 from mash_ros.core.localfit import local_homography_positions
 from mash_ros.core.subcell import subcell_positions, warp_subcell
@@ -234,9 +238,10 @@ class FuseRole(nn.Module):
     """Target: fuse its own distribution with the cells of any number of sparse responses."""
 
     def __init__(self, fusion: nn.Module, verify_confidence: float = 0.0,
-                 verify_sharpness: float = 1.0):
+                 verify_sharpness: float = 1.0, own_weight: float = 1.0):
         super().__init__()
         self.fusion = fusion
+        self.own_weight = float(own_weight)  # x the own confidence in the fusion, not in checks
         # only SoftSelection has a class-map form (``soft_selection_from_classes``); a plain
         # attribute because TorchScript cannot test a module's type in forward
         self.fuses_class_maps = type(fusion) is SoftSelection
@@ -270,7 +275,7 @@ class FuseRole(nn.Module):
                     own_probs.unsqueeze(0), own_conf.unsqueeze(0), torch.zeros_like(cells),
                     answer, cells, entry_patches, len(cell_ids), self.verify_confidence,
                     self.verify_sharpness)[answer]
-        fused = self.fusion(own_probs.unsqueeze(0), own_conf.unsqueeze(0),
+        fused = self.fusion(own_probs.unsqueeze(0), (own_conf * self.own_weight).unsqueeze(0),
                             torch.zeros_like(cells), cells, entry_patches, conf)
         return fused[0]
 
@@ -290,5 +295,6 @@ class FuseRole(nn.Module):
             conf = conf * answer_agreement_from_classes(
                 own_probs.unsqueeze(0), own_conf.unsqueeze(0), cells, answer, where,
                 len(cell_ids), self.verify_confidence, self.verify_sharpness)[answer]
-        return soft_selection_from_classes(own_probs.unsqueeze(0), own_conf.unsqueeze(0), cells,
+        return soft_selection_from_classes(own_probs.unsqueeze(0),
+                                           (own_conf * self.own_weight).unsqueeze(0), cells,
                                            where, p_top, conf)[0]

@@ -34,9 +34,10 @@ def _spin_quietly(executor) -> None:
 
 def run_node(make_node, args=None) -> int:
     """``rclpy.init``, ``make_node()``, spin until stopped; exit 0 (stopped, even when the stop
-    cut a callback short), 1 (a failure inside spin, traceback printed), 2 (the node refused its configuration: SystemExit, one line) or 130
-    (interrupted while starting). ``make_node()`` returns a node with ``intake`` (a second
-    node) and ``write_summary()``; the summary is written on every exit path once it exists."""
+    cut a callback short), 1 (a failure inside spin, traceback printed), 2 (the node refused
+    its configuration: SystemExit, one line) or 130 (interrupted while starting).
+    ``make_node()`` returns a node with ``intake`` (a second node) and ``write_summary()``; the
+    summary is written on every exit path once it exists."""
     rclpy.init(args=args)
     try:
         node = make_node()

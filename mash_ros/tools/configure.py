@@ -26,7 +26,8 @@ from mash_ros.core.checkpoint import ModelFileError, load_checkpoint, save_check
 from mash_ros.core.models import build_model
 
 INFERENCE_FIELDS = ("confidence_threshold", "cell_budget", "fusion", "verify_own_confidence",
-                    "verify_sharpness", "local_fit_sigma", "local_fit_inlier_cells")
+                    "verify_sharpness", "fusion_own_weight", "local_fit_sigma",
+                    "local_fit_inlier_cells")
 WEIGHT_FREE_FUSION = ("hard", "soft")
 
 
@@ -40,6 +41,9 @@ def configure(weights: str, out: str, changes: dict, note: str = "") -> dict:
                                     and changes["fusion"] in WEIGHT_FREE_FUSION):
         raise ValueError(f"fusion {cfg.fusion!r} -> {changes['fusion']!r}: only between the "
                          f"weight-free modes {WEIGHT_FREE_FUSION}")
+    if "fusion_own_weight" in changes and cfg.replace(**changes).fusion not in WEIGHT_FREE_FUSION:
+        raise ValueError("fusion_own_weight weighs the target's confidence in a weight-free "
+                         f"fusion {WEIGHT_FREE_FUSION}; a trained fusion takes it as an input")
     new_cfg = cfg.replace(**changes)
     network = build_model(new_cfg, "mash")
     network.load_state_dict(model.state_dict(), strict=True)  # the same weights, nothing else

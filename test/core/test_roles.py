@@ -1,4 +1,6 @@
 """Per-role API (encode -> respond -> fuse, one agent at a time) == centralized batched model."""
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -240,6 +242,29 @@ def test_half_precision_wire_tensors_are_accepted():
         r16 = Response(exact.cell_ids, exact.patches.half(), exact.confidence.half(),
                        exact.source_cells, exact.grid_size)
         assert torch.allclose(model.fuse(t, [r16]), model.fuse(t, [exact]), atol=2e-3)
+
+
+@pytest.mark.parametrize("fusion", ["hard", "soft"])
+def test_role_api_equals_centralized_with_own_weight(fusion):
+    """The own confidence counted k times, the same on both paths; for SoftSelection the same
+    as every answer's confidence divided by k."""
+    images = overlapping_views()
+    model = calibrated_model(tiny(fusion=fusion, fusion_own_weight=3.0,
+                                  verify_own_confidence=0.3), images)
+    assert model.own_weight == 3.0
+    with torch.no_grad():
+        out = model(images, target=1)
+        for b in range(B):
+            fused, responses = per_role(model, images, b, 1)
+            torch.testing.assert_close(fused, out["probs"][b], atol=2e-4, rtol=0)
+            if fusion == "soft":
+                states = [model.encode(images[b, a:a + 1]) for a in range(images.shape[1])]
+                model.own_weight = 1.0
+                thirds = [dataclasses.replace(r, confidence=r.confidence / 3.0)
+                          for r in responses]
+                torch.testing.assert_close(model.fuse(states[1], thirds), fused, atol=1e-6,
+                                           rtol=0)
+                model.own_weight = 3.0
 
 
 def test_role_api_equals_centralized_with_answer_verification():
