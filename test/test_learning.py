@@ -122,6 +122,24 @@ def test_distributed_evaluation_matches_dense_with_exact_codecs(tiny_data, tiny_
     assert 0 <= bw["r"] <= 1
 
 
+def test_every_drone_evaluation_scores_the_target_as_table_one_does(tiny_data, tiny_cfg):
+    from mash_ros.learning.every_drone import evaluate_every_drone, every_drone_summary
+
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg.replace(confidence_threshold=0.0, fusion="soft"), "mash")
+    data = TargetFirstDataset(tiny_data / "val", workers=1)
+    table = evaluate_distributed(model.eval(), data, "int8", "labels")
+    run = evaluate_every_drone(model, data, [1.0, 4.0], "int8", "labels")
+    assert model.own_weight == 1.0  # restored
+    agents = data[0]["images"].shape[0]
+    assert run["single"]["others"].full.pixels == (agents - 1) * run["single"]["target"].full.pixels
+    assert run["single"]["target"].summary() == table["single"].summary()
+    assert run["fused"][0]["target"].summary() == table["fused"].summary()
+    summary = every_drone_summary(run)
+    assert [p["own_weight"] for p in summary["own_weight_sweep"]] == [1.0, 4.0]
+    assert summary["snapshots"] == len(data)
+
+
 def test_match_tally_counts_exact_near_and_misses():
     from mash_ros.learning.matching import MatchTally
 
@@ -253,12 +271,17 @@ def test_mash_evaluate_writes_table_json_and_plot(tmp_path, tiny_data, tiny_cfg)
     assert 0 <= matching["clear"]["near"] <= 100
     assert 0 <= mash["matching"]["gt_warp"]["full"]["miou"] <= 100
     assert 0 <= mash["without_consensus"]["matching"]["obstructed"]["near"] <= 100
+    sweep = mash["every_drone"]["own_weight_sweep"]
+    assert [p["own_weight"] for p in sweep] == ([1.0, 1.5, 2.0, 3.0]
+                                               if tiny_cfg.fusion in ("hard", "soft") else [1.0])
+    assert 0 <= sweep[0]["others"]["miou"] <= 100
     assert rows["inpainting"]["bandwidth"]["supporting_bytes"] is None
     perfect = rows["inpainting"]["perfect_infill"]
     assert perfect["obstructed"]["miou"] == 100.0
     assert perfect["full"]["miou"] >= rows["inpainting"]["segmentation"]["full"]["miou"]
     table = (out / "results.md").read_text()
     assert "| MASH |" in table and "Warping grid" in table and "top1 patches" in table
+    assert "Every drone as the target" in table
     assert (out / "bandwidth.png").stat().st_size > 1000
     _, _, card = load_checkpoint(models / "mash_tiny.pt")  # still verifies
     assert card["evaluation"]["segmentation"] == mash["segmentation"]

@@ -82,7 +82,24 @@ def markdown_table(rows: list[dict], meta: dict) -> str:
                     f"{plain['matching']['obstructed']['near']:.1f} % of obstructed cells.")
         if "pixel_references" in row:
             lines += _references_table(row["pixel_references"])
+        if "every_drone" in row:
+            lines += _every_drone_table(row["every_drone"])
     return "\n".join(lines) + "\n"
+
+
+def _every_drone_table(every: dict) -> list[str]:
+    """Each drone as the target: the obstructed one and the others, per own-confidence weight."""
+    single = every["single"]
+    lines = ["", f"Every drone as the target ({every['snapshots']} snapshots; the others' full "
+             f"mIoU against their own labels):", "",
+             "| own weight | target mIoU | target obstr. mIoU | others mIoU |", "|---|---|---|---|",
+             f"| alone | {single['target']['miou']:.2f} | "
+             f"{single['target']['obstructed_miou']:.2f} | {single['others']['miou']:.2f} |"]
+    for point in every["own_weight_sweep"]:
+        lines.append(f"| {point['own_weight']:g} | {point['target']['miou']:.2f} | "
+                     f"{point['target']['obstructed_miou']:.2f} | "
+                     f"{point['others']['miou']:.2f} |")
+    return lines
 
 
 def _references_table(references: dict) -> list[str]:

@@ -21,6 +21,7 @@ from mash_ros.core.fusion import HardSelection, SoftSelection
 from mash_ros.core.metrics import SegmentationScore
 from mash_ros.learning.data import TargetFirstDataset
 from mash_ros.learning.evaluation import evaluate_dense, evaluate_distributed
+from mash_ros.learning.every_drone import evaluate_every_drone, every_drone_summary
 from mash_ros.learning.matching import matching_accuracy
 from mash_ros.learning.references import pixel_references
 from mash_ros.learning.report import bandwidth_plot, markdown_table
@@ -93,7 +94,26 @@ def evaluate_mash(model, cfg, test, ns) -> dict:
                                           references=False)["model"]}
         model.consensus = consensus
     row["pixel_references"] = pixel_references(model, test, cfg, ns.sweep_limit or ns.limit)
+    row["every_drone"] = every_drone(model, test, ns)
     return row
+
+
+def every_drone(model, test, ns) -> dict:
+    """Each drone of a snapshot as the target, for each weight of the target's own confidence
+    (the model's own one and ``--own-weights``), on the sweep's snapshots."""
+    weights = sorted({model.own_weight, *ns.own_weights})
+    if not isinstance(model.fusion, (HardSelection, SoftSelection)):
+        weights = [model.own_weight]  # a trained fusion takes the confidence as an input
+    summary = every_drone_summary(evaluate_every_drone(
+        model, test, weights, ns.query_encoding, ns.patch_encoding, ns.sweep_limit or ns.limit))
+    single = summary["single"]
+    print(f"  every drone, alone: target {single['target']['miou']:.2f}, others "
+          f"{single['others']['miou']:.2f}", flush=True)
+    for point in summary["own_weight_sweep"]:
+        print(f"  every drone, own weight {point['own_weight']:g}: target "
+              f"{point['target']['miou']:.2f} / {point['target']['obstructed_miou']:.2f}, "
+              f"others {point['others']['miou']:.2f}", flush=True)
+    return summary
 
 
 def ablations(model, test, ns) -> dict:
@@ -141,6 +161,9 @@ def main(args=None) -> int:
     parser.add_argument("--sweep-limit", type=int, default=100)
     parser.add_argument("--thresholds", type=float, nargs="+",
                         default=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7])
+    parser.add_argument("--own-weights", type=float, nargs="+", default=[1.0, 1.5, 2.0, 3.0],
+                        help="weights of the target's own confidence (fusion_own_weight) to "
+                             "score with every drone as the target, besides the model's own")
     add_encoding_arguments(parser)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--write-cards", action="store_true",
