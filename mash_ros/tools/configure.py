@@ -1,8 +1,9 @@
 """``mash-configure``: change a MASH checkpoint's inference settings, never its weights.
 
 Some fields of a model's configuration steer inference only: the confidence threshold and cell
-budget (what a supporter sends), the weight-free fusion modes (HardSelection, SoftSelection),
-the target's answer verification and the supporter's local geometry (``localfit.py``). They can
+budget (what a supporter sends), the weight-free fusion modes (HardSelection, SoftSelection)
+and how much the target's own confidence weighs in them, the target's answer verification and
+the supporter's local geometry (``localfit.py``). They can
 be chosen after training, on the validation split (``mash-evaluate``'s threshold sweep and
 ablations), without retraining::
 
