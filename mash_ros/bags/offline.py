@@ -55,7 +55,7 @@ def swarm_outputs(agent: MashAgent, images: dict[str, np.ndarray], query_encodin
 def evaluate_offline(input_bag: str | Path, model_path: str | Path, *,
                      query_encoding: str | None = None, patch_encoding: str | None = None,
                      fusion: str = "", threshold: float = -1.0, budget: int = -1,
-                     frames: set[tuple[str, int]] | None = None,
+                     own_weight: float = -1.0, frames: set[tuple[str, int]] | None = None,
                      camera_regex: str = layout.CAMERA_REGEX, camera: str | None = None,
                      remap: dict[str, str] | None = None, threads: int = 1) -> dict:
     """Metrics of the offline reference (same structure as the recording's ``metrics``).
@@ -66,7 +66,7 @@ def evaluate_offline(input_bag: str | Path, model_path: str | Path, *,
     query_encoding = query_encoding or default("query_encoding")
     patch_encoding = patch_encoding or default("patch_encoding")
     model, cfg, _ = load_checkpoint(model_path, expected_kind="mash")
-    agent = MashAgent(model, cfg, fusion, threshold, budget)
+    agent = MashAgent(model, cfg, fusion, threshold, budget, own_weight)
     score = SwarmScore()
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)

@@ -175,7 +175,8 @@ class DroneNode(Node):
             return SetParametersResult(successful=True)  # e.g. use_sim_time: rclpy's own
         try:
             params = with_runtime_changes(self.params, ours)
-            self.mash.configure(params.fusion, params.confidence_threshold, params.cell_budget)
+            self.mash.configure(params.fusion, params.confidence_threshold, params.cell_budget,
+                                params.fusion_own_weight)
         except ValueError as err:
             return SetParametersResult(successful=False, reason=str(err))
         self.params = params
@@ -190,7 +191,7 @@ class DroneNode(Node):
             model, cfg, _ = load_checkpoint(path, expected_kind="mash",
                                             expected_preset=params.preset)
             return MashAgent(model, cfg, params.fusion, params.confidence_threshold,
-                             params.cell_budget)
+                             params.cell_budget, params.fusion_own_weight)
         except (ModelFileError, FileNotFoundError, ValueError) as err:
             raise SystemExit(f"{self.agent}: cannot load the model: {err}")
 

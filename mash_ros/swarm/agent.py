@@ -16,27 +16,36 @@ from mash_ros.core.roles import AgentState, Response, preprocess
 class MashAgent:
     """Wraps a trained MASH model for one agent.
 
-    fusion / threshold / budget override the model's own when given; a fusion mode with
-    weights of its own (stacked) can only be used if the model was trained with it.
+    fusion / threshold / budget / own_weight override the model's own when given; a fusion
+    mode with weights of its own (stacked) can only be used if the model was trained with it,
+    and its own-confidence weight not changed (the net takes the confidence as an input).
     """
 
-    def __init__(self, model, cfg, fusion: str = "", threshold: float = -1.0, budget: int = -1):
+    def __init__(self, model, cfg, fusion: str = "", threshold: float = -1.0, budget: int = -1,
+                 own_weight: float = -1.0):
         self.model, self.cfg = model.eval(), cfg
-        self.trained = (model.fusion, model.confidence_threshold, model.cell_budget)
-        self.configure(fusion, threshold, budget)
+        self.trained = (model.fusion, model.confidence_threshold, model.cell_budget,
+                        model.own_weight)
+        self.configure(fusion, threshold, budget, own_weight)
 
-    def configure(self, fusion: str = "", threshold: float = -1.0, budget: int = -1) -> None:
+    def configure(self, fusion: str = "", threshold: float = -1.0, budget: int = -1,
+                  own_weight: float = -1.0) -> None:
         """Set the inference settings (also while running); "" / < 0 = the model's own.
-        ValueError, with nothing changed, for a fusion mode this model cannot use."""
+        ValueError, with nothing changed, for a fusion mode or weight this model cannot use."""
         module = self.trained[0]
         if fusion and fusion != self.cfg.fusion:
             module = build_fusion(self.cfg.replace(fusion=fusion))
             if any(True for _ in module.parameters()):
                 raise ValueError(f"fusion {fusion!r} has weights; this model was trained with "
                                  f"{self.cfg.fusion!r}")
+        weight = float(own_weight) if own_weight >= 0 else self.trained[3]
+        if weight != self.trained[3] and any(True for _ in module.parameters()):
+            raise ValueError("fusion_own_weight applies to the weight-free fusions (hard, soft); "
+                             "a trained fusion takes the confidence as an input")
         self.model.fusion = module
         self.model.confidence_threshold = float(threshold) if threshold >= 0 else self.trained[1]
         self.model.cell_budget = int(budget) if budget >= 0 else self.trained[2]
+        self.model.own_weight = weight
 
     @property
     def image_size(self) -> tuple[int, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import pathlib
 import re
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from mash_ros.core.paths import package_file
 ALL = "all"
 # Applied while the node runs (a set-parameters callback); every other parameter is read-only:
 # it shapes subscriptions, the model or the key, which a running node cannot change safely.
-RUNTIME = ("confidence_threshold", "cell_budget", "deadline_s", "fusion")
+RUNTIME = ("confidence_threshold", "cell_budget", "deadline_s", "fusion", "fusion_own_weight")
 # Keys any ROS 2 node accepts besides its own parameters.
 _ROS_KEYS = ("use_sim_time", "start_type_description_service")
 _ROS_PREFIXES = ("qos_overrides.",)
@@ -43,6 +44,7 @@ class DroneParams:
     fusion: str
     confidence_threshold: float
     cell_budget: int
+    fusion_own_weight: float
     query_encoding: str
     patch_encoding: str
     send_budget_bps: int
@@ -166,6 +168,8 @@ def from_mapping(values: dict) -> DroneParams:
         raise ValueError("send_budget_bps must be >= 0 (0 = unlimited)")
     if params.state_buffer_size < 1 or params.max_message_bytes < 1 or params.torch_threads < 1:
         raise ValueError("state_buffer_size, max_message_bytes and torch_threads must be >= 1")
+    if not math.isfinite(params.fusion_own_weight):
+        raise ValueError("fusion_own_weight must be a number (< 0 = the model's own)")
     if params.fusion not in ("", "hard", "soft", "stacked"):
         raise ValueError(f"fusion {params.fusion!r} not in hard | soft | stacked")
     return params

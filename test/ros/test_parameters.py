@@ -55,6 +55,10 @@ def test_runtime_parameters_are_applied(node):
     assert model.confidence_threshold == trained[1]  # < 0: the model's own again
     assert node.set_parameters([Parameter("fusion", value="hard")])[0].successful
     assert type(model.fusion).__name__ == "HardSelection"
+    assert node.set_parameters([Parameter("fusion_own_weight", value=3.0)])[0].successful
+    assert model.own_weight == 3.0
+    assert node.set_parameters([Parameter("fusion_own_weight", value=-1.0)])[0].successful
+    assert model.own_weight == trained[3]  # < 0: the model's own again
 
 
 @pytest.mark.parametrize("param", [
@@ -62,6 +66,7 @@ def test_runtime_parameters_are_applied(node):
     Parameter("fusion", value="stacked"),          # has weights this model lacks
     Parameter("fusion", value="median"),           # no such mode
     Parameter("deadline_s", value="fast"),         # wrong type
+    Parameter("fusion_own_weight", value=float("nan")),  # not a number
     Parameter("preset", value="paper"),            # read-only
     Parameter("swarm_key_file", value="/tmp/k"),   # read-only
 ])
