@@ -319,3 +319,4 @@ def test_configure_changes_inference_settings_and_keeps_the_weights(tmp_path, ti
     assert main([str(path), "--set", "fusion=soft", "--set", "fusion_own_weight=2",
                  "--out", str(tmp_path / "own.pt")]) == 0
     assert load_checkpoint(tmp_path / "own.pt")[0].own_weight == 2.0
+    assert main([str(path), "--set", "fusion_own_weight=-1"]) == 2  # out of [0, 1000]

@@ -15,6 +15,9 @@ from mash_ros.core.paths import package_file
 
 FUSION_MODES = ("hard", "soft", "stacked")
 BACKBONES = ("segnet",)
+# fusion_own_weight's bound: beyond it a supporter can no longer win any cell, and the float32
+# confidence sums would near overflow
+MAX_OWN_WEIGHT = 1000.0
 FEATURE_STRIDE = 8  # SegNet stage f is taken from (after the 3rd pool): the grid cell is 8x8 px
 
 
@@ -79,6 +82,9 @@ class MashConfig:
             raise ValueError(f"backbone {self.backbone!r} not in {BACKBONES}")
         if self.query_dim > self.key_dim:
             raise ValueError("the paper's handshake needs Q <= K")
+        if not 0.0 <= self.fusion_own_weight <= MAX_OWN_WEIGHT:  # NaN fails too
+            raise ValueError(f"fusion_own_weight {self.fusion_own_weight} not in "
+                             f"[0, {MAX_OWN_WEIGHT:g}]")
         if self.geometric_consensus and (self.consensus_candidates < 4
                                          or self.consensus_min_inliers < 4):
             raise ValueError("geometric consensus needs >= 4 candidates and >= 4 inliers")

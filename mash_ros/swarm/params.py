@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import yaml
 
 from mash_ros.core.codecs import PATCH_ENCODINGS, QUERY_ENCODINGS
+from mash_ros.core.config import MAX_OWN_WEIGHT
 from mash_ros.core.paths import package_file
 
 ALL = "all"
@@ -168,8 +169,9 @@ def from_mapping(values: dict) -> DroneParams:
         raise ValueError("send_budget_bps must be >= 0 (0 = unlimited)")
     if params.state_buffer_size < 1 or params.max_message_bytes < 1 or params.torch_threads < 1:
         raise ValueError("state_buffer_size, max_message_bytes and torch_threads must be >= 1")
-    if not math.isfinite(params.fusion_own_weight):
-        raise ValueError("fusion_own_weight must be a number (< 0 = the model's own)")
+    if not math.isfinite(params.fusion_own_weight) or params.fusion_own_weight > MAX_OWN_WEIGHT:
+        raise ValueError(f"fusion_own_weight must be at most {MAX_OWN_WEIGHT:g} (< 0 = the "
+                         f"model's own)")
     if params.fusion not in ("", "hard", "soft", "stacked"):
         raise ValueError(f"fusion {params.fusion!r} not in hard | soft | stacked")
     return params

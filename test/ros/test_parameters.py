@@ -67,6 +67,7 @@ def test_runtime_parameters_are_applied(node):
     Parameter("fusion", value="median"),           # no such mode
     Parameter("deadline_s", value="fast"),         # wrong type
     Parameter("fusion_own_weight", value=float("nan")),  # not a number
+    Parameter("fusion_own_weight", value=1e300),   # the confidences would overflow
     Parameter("preset", value="paper"),            # read-only
     Parameter("swarm_key_file", value="/tmp/k"),   # read-only
 ])
