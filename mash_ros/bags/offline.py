@@ -21,17 +21,11 @@ from mash_ros.bags.images import CAMERA_ENCODINGS, image_array
 from mash_ros.bags.reader import BagFile
 from mash_ros.bags.scoring import SwarmScore
 from mash_ros.bags.snapshots import group_snapshots
-from mash_ros.core import codecs
 from mash_ros.core.checkpoint import load_checkpoint
 from mash_ros.core.roles import Response
-from mash_ros.core.wire_roundtrip import through_wire
+from mash_ros.core.wire_roundtrip import query_through_wire, through_wire
 from mash_ros.swarm.agent import MashAgent
 from mash_ros.swarm.params import default
-
-
-def _wire_query(query: np.ndarray, encoding: str) -> np.ndarray:
-    scale, payload = codecs.encode_query(query, encoding)
-    return codecs.decode_query(payload, np.asarray(scale, np.float32), *query.shape, encoding)
 
 
 def _wire_patches(answer: Response, encoding: str) -> Response:
@@ -44,7 +38,7 @@ def swarm_outputs(agent: MashAgent, images: dict[str, np.ndarray], query_encodin
     single ids), uint8 [H, W], every agent a target and every other its supporter."""
     states = {name: agent.encode(rgb) for name, rgb in images.items()}
     for target, state in states.items():
-        query = _wire_query(agent.query_of(state), query_encoding)
+        query = query_through_wire(agent.query_of(state), query_encoding)[0]
         answers = [_wire_patches(agent.answer(query, other), patch_encoding)
                    for name, other in states.items() if name != target]
         fused = agent.fuse(state, answers).argmax(axis=0).astype(np.uint8)

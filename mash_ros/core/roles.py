@@ -234,6 +234,11 @@ class RespondRole(nn.Module):
         return cell_ids, patches, confidence.reshape(-1)[cell_ids], source_cells
 
 
+def _answer_index(cell_ids: List[torch.Tensor]) -> torch.Tensor:
+    """Per entry of the concatenated responses, the index of the response it came from [M]."""
+    return torch.cat([torch.full_like(ids, i, dtype=torch.long) for i, ids in enumerate(cell_ids)])
+
+
 class FuseRole(nn.Module):
     """Target: fuse its own distribution with the cells of any number of sparse responses."""
 
@@ -269,8 +274,7 @@ class FuseRole(nn.Module):
             entry_patches = torch.cat(patches).to(own_probs.dtype)  # wire may give float16
             conf = torch.cat(confidences).to(own_conf.dtype)
             if self.verify_confidence > 0:
-                answer = torch.cat([torch.full_like(ids, i, dtype=torch.long)
-                                    for i, ids in enumerate(cell_ids)])
+                answer = _answer_index(cell_ids)
                 conf = conf * answer_agreement(
                     own_probs.unsqueeze(0), own_conf.unsqueeze(0), torch.zeros_like(cells),
                     answer, cells, entry_patches, len(cell_ids), self.verify_confidence,
@@ -290,8 +294,7 @@ class FuseRole(nn.Module):
         pixels = cell_pixels(cells, own_conf.shape[-1], top.shape[-1], width)
         where = class_pixels(top, pixels, height, width)
         if self.verify_confidence > 0:
-            answer = torch.cat([torch.full_like(ids, i, dtype=torch.long)
-                                for i, ids in enumerate(cell_ids)])
+            answer = _answer_index(cell_ids)
             conf = conf * answer_agreement_from_classes(
                 own_probs.unsqueeze(0), own_conf.unsqueeze(0), cells, answer, where,
                 len(cell_ids), self.verify_confidence, self.verify_sharpness)[answer]

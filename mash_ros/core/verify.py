@@ -32,7 +32,7 @@ def answer_agreement(own_probs: torch.Tensor, own_conf: torch.Tensor, entry_batc
     the fraction of pixels, over the answer's cells the target is sure of, where the patch's
     most likely class is the target's own, to the power ``sharpness``."""
     key = entry_batch * (own_conf.shape[1] * own_conf.shape[2]) + entry_cell  # [M]
-    sure = _sure(own_conf, key, min_own_confidence)
+    sure = torch.nonzero(own_conf.reshape(-1)[key] >= min_own_confidence).reshape(-1)  # [Ms]
     # Class maps, not probabilities, are gathered: the arg-max over C comes first wherever
     # that reads less (the entries when most are on sure cells), since the gather and the
     # reduction dominated the target's fuse time.
@@ -41,8 +41,11 @@ def answer_agreement(own_probs: torch.Tensor, own_conf: torch.Tensor, entry_batc
         entry_top = entry_patches.max(1).indices[sure]  # [Ms,P,P]
     else:
         entry_top = entry_patches[sure].max(1).indices
-    return _agreement(own_probs, key, sure, entry_answer, entry_top, num_answers, sharpness,
-                      no_evidence)
+    p = entry_top.shape[-1]
+    own_top = patchify(own_probs.max(1, keepdim=True).indices, p).flatten(0, 1)[:, 0]  # [B*Nc,P,P]
+    same = (entry_top == own_top[key[sure]]).flatten(1).sum(1).to(own_probs.dtype)
+    return _weights(entry_answer[sure], same, torch.full_like(same, float(p * p)), num_answers,
+                    sharpness, no_evidence)
 
 
 def answer_agreement_from_classes(own_probs: torch.Tensor, own_conf: torch.Tensor,
@@ -63,23 +66,6 @@ def answer_agreement_from_classes(own_probs: torch.Tensor, own_conf: torch.Tenso
     same = own_top.reshape(-1)[entry_where].flatten(1).sum(1).to(own_probs.dtype)  # [M]
     side = entry_where.shape[-1]
     return _weights(entry_answer, same * sure, sure * float(side * side), num_answers,
-                    sharpness, no_evidence)
-
-
-def _sure(own_conf: torch.Tensor, key: torch.Tensor, min_own_confidence: float) -> torch.Tensor:
-    """Entries [Ms] on cells the target is sure of itself."""
-    return torch.nonzero(own_conf.reshape(-1)[key] >= min_own_confidence).reshape(-1)
-
-
-def _agreement(own_probs: torch.Tensor, key: torch.Tensor, sure: torch.Tensor,
-               entry_answer: torch.Tensor, entry_top: torch.Tensor, num_answers: int,
-               sharpness: float, no_evidence: float) -> torch.Tensor:
-    """Per answer: the fraction of its sure pixels (entry_top [Ms,P,P] of the sure entries)
-    whose class is the target's own, to the power ``sharpness`` -> [num_answers]."""
-    p = entry_top.shape[-1]
-    own_top = patchify(own_probs.max(1, keepdim=True).indices, p).flatten(0, 1)[:, 0]  # [B*Nc,P,P]
-    same = (entry_top == own_top[key[sure]]).flatten(1).sum(1).to(own_probs.dtype)
-    return _weights(entry_answer[sure], same, torch.full_like(same, float(p * p)), num_answers,
                     sharpness, no_evidence)
 
 

@@ -1,8 +1,9 @@
-"""An answer as the target receives it: encoded with a patch codec and decoded again.
+"""A query or an answer as its receiver gets it: encoded with its codec and decoded again.
 
 Offline evaluation, the offline reference of a recorded swarm and the compute benchmark all need
-exactly what a drone node makes of a SegPatches payload (``conversions.msg_to_patches``), the
-compact class maps of ``labels`` payloads included, so that they fuse what the swarm fuses.
+exactly what a drone node makes of a QueryMap or SegPatches payload
+(``conversions.msg_to_query`` / ``msg_to_patches``), the compact class maps of ``labels``
+payloads included, so that they match and fuse what the swarm does.
 """
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ import torch
 
 from mash_ros.core import codecs
 from mash_ros.core.roles import Response
+
+
+def query_through_wire(query: np.ndarray, encoding) -> tuple[np.ndarray, int]:
+    """query float [Q,Ht,Wt] -> (float32 [Q,Ht,Wt] after the query codec ``encoding``, bytes
+    of its payload and per-channel scales)."""
+    scale, payload = codecs.encode_query(query, encoding)
+    decoded = codecs.decode_query(payload, np.asarray(scale, np.float32), *query.shape, encoding)
+    return decoded, len(payload) + 4 * len(scale)
 
 
 def through_wire(answer: Response, encoding) -> tuple[Response, int]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mash_ros.core import codecs
 from mash_ros.core.metrics import SegmentationScore
-from mash_ros.core.wire_roundtrip import through_wire
+from mash_ros.core.wire_roundtrip import query_through_wire, through_wire
 from mash_ros.swarm.params import default
 
 # Per sent cell a SegPatches message also carries cell_index, source_cell (uint32) and
@@ -67,10 +66,9 @@ def evaluate_distributed(model, dataset, query_encoding: str | None = None,
         item = dataset[i]
         states = [model.encode(image.unsqueeze(0)) for image in item["images"]]
         query = states[0].query[0].numpy()
-        scale, payload = codecs.encode_query(query, query_encoding)
-        query_bytes.append(len(payload) + 4 * len(scale))
-        received = torch.from_numpy(codecs.decode_query(payload, scale, *query.shape,
-                                                        query_encoding))
+        decoded, sent = query_through_wire(query, query_encoding)
+        query_bytes.append(sent)
+        received = torch.from_numpy(decoded)
         responses = []
         for state in states[1:]:
             response, payload_bytes = through_wire(model.respond(received, state),

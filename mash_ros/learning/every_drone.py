@@ -14,9 +14,8 @@ from typing import Sequence
 
 import torch
 
-from mash_ros.core import codecs
 from mash_ros.core.metrics import SegmentationScore
-from mash_ros.core.wire_roundtrip import through_wire
+from mash_ros.core.wire_roundtrip import query_through_wire, through_wire
 from mash_ros.swarm.params import default
 
 
@@ -39,10 +38,8 @@ def evaluate_every_drone(model, dataset, own_weights: Sequence[float],
             item = dataset[i]
             states = [model.encode(image.unsqueeze(0)) for image in item["images"]]
             for target, state in enumerate(states):
-                query = state.query[0].numpy()
-                scale, payload = codecs.encode_query(query, query_encoding)
-                received = torch.from_numpy(codecs.decode_query(payload, scale, *query.shape,
-                                                                query_encoding))
+                received = torch.from_numpy(
+                    query_through_wire(state.query[0].numpy(), query_encoding)[0])
                 responses = [through_wire(model.respond(received, other), patch_encoding)[0]
                              for j, other in enumerate(states) if j != target]
                 labels = item["agent_labels"][target].numpy()

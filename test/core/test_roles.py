@@ -244,35 +244,28 @@ def test_half_precision_wire_tensors_are_accepted():
         assert torch.allclose(model.fuse(t, [r16]), model.fuse(t, [exact]), atol=2e-3)
 
 
-@pytest.mark.parametrize("fusion", ["hard", "soft"])
-def test_role_api_equals_centralized_with_own_weight(fusion):
-    """The own confidence counted k times, the same on both paths; for SoftSelection the same
-    as every answer's confidence divided by k."""
+@pytest.mark.parametrize("fusion, own_weight", [("soft", 1.0), ("soft", 3.0), ("hard", 3.0)])
+def test_role_api_equals_centralized_with_answer_verification(fusion, own_weight):
     images = overlapping_views()
-    model = calibrated_model(tiny(fusion=fusion, fusion_own_weight=3.0,
-                                  verify_own_confidence=0.3), images)
-    assert model.own_weight == 3.0
-    with torch.no_grad():
-        out = model(images, target=1)
-        for b in range(B):
-            fused, responses = per_role(model, images, b, 1)
-            torch.testing.assert_close(fused, out["probs"][b], atol=2e-4, rtol=0)
-            if fusion == "soft":
-                states = [model.encode(images[b, a:a + 1]) for a in range(images.shape[1])]
-                model.own_weight = 1.0
-                thirds = [dataclasses.replace(r, confidence=r.confidence / 3.0)
-                          for r in responses]
-                torch.testing.assert_close(model.fuse(states[1], thirds), fused, atol=1e-6,
-                                           rtol=0)
-                model.own_weight = 3.0
-
-
-def test_role_api_equals_centralized_with_answer_verification():
-    images = overlapping_views()
-    model = calibrated_model(tiny(verify_own_confidence=0.3), images)
-    assert model.verify_confidence == 0.3
+    model = calibrated_model(tiny(fusion=fusion, verify_own_confidence=0.3,
+                                  fusion_own_weight=own_weight), images)
+    assert model.verify_confidence == 0.3 and model.own_weight == own_weight
     with torch.no_grad():
         out = model(images, target=1)
         for b in range(B):
             fused, _ = per_role(model, images, b, 1)
             torch.testing.assert_close(fused, out["probs"][b], atol=2e-4, rtol=0)
+
+
+def test_own_weight_k_equals_every_answer_confidence_divided_by_k():
+    """SoftSelection: the own confidence counted k times = each answer's confidence / k."""
+    images = overlapping_views()
+    model = calibrated_model(tiny(fusion_own_weight=3.0, verify_own_confidence=0.3), images)
+    with torch.no_grad():
+        for b in range(B):
+            fused, responses = per_role(model, images, b, 1)
+            model.own_weight = 1.0
+            thirds = [dataclasses.replace(r, confidence=r.confidence / 3.0) for r in responses]
+            torch.testing.assert_close(model.fuse(model.encode(images[b, 1:2]), thirds), fused,
+                                       atol=1e-6, rtol=0)
+            model.own_weight = 3.0
