@@ -15,15 +15,18 @@ def run(tmp_path, checkpoint, images, budget):
     harness = SwarmHarness(3, tmp_path, {"model_path": str(checkpoint), "preset": "cpu",
                                          "deadline_s": 1.0, "query_encoding": "float32",
                                          "send_budget_bps": budget})
+    codes = {}
     try:
         harness.start()
         harness.wait_ready()
         results = [harness.run_snapshot(i, snapshot, timeout=30, answers_from=harness.agents)
                    for i, snapshot in enumerate(images)]
     finally:
-        harness.stop()
+        codes = harness.stop()
         harness.destroy_node()
         rclpy.try_shutdown()
+    problems = harness.swarm.problems(codes)  # say which drone, and how it ended, if one did not
+    assert not problems, problems
     summaries = {a: json.loads(p.read_text()) for a, p in harness.summaries.items()}
     return results, summaries
 
