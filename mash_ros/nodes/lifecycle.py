@@ -3,8 +3,9 @@
 Two executors, each single-threaded: the node's own (timers, encode, answer, fuse) in the
 calling thread, and its intake node's (subscriptions) in a second thread. A stop (Ctrl-C,
 SIGTERM, the context shutting down, or a bug inside spin) ends in the same place: further
-stop signals ignored, both executors shut down (no callback runs while the node goes), the
-summary written (atomically), the node destroyed.
+stop signals ignored, the intake thread's last callback finished and the thread joined, both
+executors shut down (no callback runs while the node goes), the summary written (atomically),
+the node destroyed.
 """
 from __future__ import annotations
 
@@ -24,10 +25,18 @@ def ignore_stop_signals() -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-def _spin_quietly(executor) -> None:
-    """Spin until the context shuts down (Ctrl-C, SIGTERM): that is not an error here."""
+INTAKE_POLL_S = 0.1  # how soon the intake thread notices that the node is stopping
+INTAKE_JOIN_S = 10.0
+
+
+def _spin_until(executor, stop: threading.Event) -> None:
+    """Spin until ``stop`` is set or the context shuts down (Ctrl-C, SIGTERM: not an error).
+
+    Not ``executor.spin()`` ended by ``executor.shutdown()``: rclpy's shutdown returns without
+    waiting for a callback in progress, so the node could be destroyed under one."""
     try:
-        executor.spin()
+        while not stop.is_set() and executor.context.ok():
+            executor.spin_once(timeout_sec=INTAKE_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
 
@@ -53,7 +62,10 @@ def run_node(make_node, args=None) -> int:
     executor, intake = SingleThreadedExecutor(), SingleThreadedExecutor()
     executor.add_node(node)
     intake.add_node(node.intake)
-    threading.Thread(target=_spin_quietly, args=(intake,), name="intake", daemon=True).start()
+    stop_intake = threading.Event()
+    intake_thread = threading.Thread(target=_spin_until, args=(intake, stop_intake),
+                                     name="intake", daemon=True)
+    intake_thread.start()
     code = 0
     try:
         executor.spin()
@@ -67,8 +79,13 @@ def run_node(make_node, args=None) -> int:
             print(f"stopped inside a callback ({type(err).__name__}: {err})", file=sys.stderr)
     finally:
         ignore_stop_signals()
-        intake.shutdown(timeout_sec=10.0)  # no callback may run while the node goes
-        executor.shutdown(timeout_sec=10.0)
+        stop_intake.set()  # no callback may run while the node goes: wait for the last one
+        intake_thread.join(INTAKE_JOIN_S)
+        if intake_thread.is_alive():
+            print(f"the intake thread did not stop within {INTAKE_JOIN_S:g} s",
+                  file=sys.stderr)
+        intake.shutdown(timeout_sec=0)
+        executor.shutdown(timeout_sec=0)
         node.write_summary()
         node.destroy_node()
         rclpy.try_shutdown()

@@ -8,8 +8,10 @@ Topics:
   in   <recorded topics>          any type with an installed .msg definition
   out  /mash_record/status        std_msgs/String JSON {"topics": {topic: messages},
                                   "path": bag}, reliable + transient local; sent when a topic
-                                  gets its first message and every second (mash-replay
-                                  --wait-recorder waits on it)
+                                  gets its first message, when "unmatched" changes and
+                                  every second; "unmatched": recordable topics whose
+                                  publishers are not all matched by a subscription of ours yet
+                                  (mash-replay --wait-recorder waits until it is empty)
 """
 from __future__ import annotations
 
@@ -38,6 +40,16 @@ def record_qos(reliable: bool) -> QoSProfile:
                       durability=DurabilityPolicy.VOLATILE)
 
 
+def all_matched(matched: int, reliability, publisher_reliabilities: list) -> bool:
+    """Whether a subscription of ``reliability`` that has matched ``matched`` writers has
+    matched every writer in the graph it can (a reliable reader never matches a best-effort
+    writer)."""
+    if reliability == ReliabilityPolicy.RELIABLE:
+        publisher_reliabilities = [r for r in publisher_reliabilities
+                                   if r == ReliabilityPolicy.RELIABLE]
+    return matched >= len(publisher_reliabilities)
+
+
 class RecorderNode(Node):
     """Records ``topics`` (name -> type, or None: learn the type from the graph) and every
     topic matching one of ``patterns`` as it appears."""
@@ -49,6 +61,8 @@ class RecorderNode(Node):
         self.wanted = dict(topics)
         self.patterns = [re.compile(p) for p in patterns]
         self.subscribed: dict[str, str] = {}
+        self.subscriptions_by_topic: dict = {}  # topic -> (reliability, subscription)
+        self.unmatched: list[str] = []
         self.unusable: dict[str, str] = {}
         self.messages = 0
         self.status_pub = self.create_publisher(String, layout.RECORDER_STATUS, STATUS_QOS)
@@ -68,9 +82,10 @@ class RecorderNode(Node):
                 self.unusable[topic] = str(err)
                 self.get_logger().warning(f"not recording {topic}: {err}")
             return
-        self.create_subscription(kind, topic,
-                                 lambda raw, t=topic, m=msgtype: self.on_message(t, m, raw),
-                                 record_qos(reliable), raw=True)
+        profile = record_qos(reliable)
+        self.subscriptions_by_topic[topic] = (profile.reliability, self.create_subscription(
+            kind, topic, lambda raw, t=topic, m=msgtype: self.on_message(t, m, raw), profile,
+            raw=True))
         self.subscribed[topic] = msgtype
 
     def discover(self) -> None:
@@ -86,6 +101,21 @@ class RecorderNode(Node):
                 reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE
                                for i in infos)
                 self.subscribe(topic, types[0], reliable)
+        unmatched = self.find_unmatched()
+        if unmatched != self.unmatched:
+            self.unmatched = unmatched
+            self.publish_status()
+
+    def find_unmatched(self) -> list[str]:
+        """Recorded topics with a publisher in the graph that our subscription has not matched
+        yet: what a publisher sends before the match is lost to the bag (a reliable writer
+        only keeps it for readers it knows). A best-effort publisher on a topic we subscribed
+        reliably can never match, so it is not waited for."""
+        return sorted(topic for topic, (reliability, subscription)
+                      in self.subscriptions_by_topic.items()
+                      if not all_matched(subscription.get_publisher_count(), reliability,
+                                         [i.qos_profile.reliability for i in
+                                          self.get_publishers_info_by_topic(topic)]))
 
     def on_message(self, topic: str, msgtype: str, raw: bytes) -> None:
         first = self.writer.counts.get(topic, 0) == 0
@@ -95,5 +125,6 @@ class RecorderNode(Node):
             self.publish_status()
 
     def publish_status(self) -> None:
-        status = {"topics": dict(self.writer.counts), "path": str(self.writer.path)}
+        status = {"topics": dict(self.writer.counts), "unmatched": self.unmatched,
+                  "path": str(self.writer.path)}
         self.status_pub.publish(String(data=json.dumps(status)))

@@ -80,7 +80,8 @@ class ReplayNode(Node):
         for agent, topic in self.output_topics.items():
             self.create_subscription(Image, topic, lambda raw, a=agent: self._on_output(a, raw),
                                      qos.OUTPUT, raw=True)
-        self.recorder: dict[str, int] = {}
+        self.recorder: dict[str, int] = {}  # topic -> messages mash-record has written
+        self.recorder_unmatched: list[str] = []  # topics it has not matched every writer of
         self.create_subscription(String, layout.RECORDER_STATUS, self._on_status, STATUS_QOS)
         self.publish_failures = 0
         self.clock_source = None  # callable -> bag time ns, set by the replay loop
@@ -95,8 +96,10 @@ class ReplayNode(Node):
 
     def _on_status(self, msg: String) -> None:
         try:
-            self.recorder = dict(json.loads(msg.data).get("topics", {}))
-        except (ValueError, AttributeError):
+            status = json.loads(msg.data)
+            self.recorder = dict(status.get("topics", {}))
+            self.recorder_unmatched = list(status.get("unmatched", []))
+        except (ValueError, AttributeError, TypeError):
             pass
 
     # --- publishing -------------------------------------------------------------------------

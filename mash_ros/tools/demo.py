@@ -131,8 +131,8 @@ def run_live(bag: Path, model: Path, workdir: Path, num_agents: int = 6,
         raise DemoError(f"mash-record exited with {codes.get('record')}; its log "
                         f"({logs['record']}):\n{_tail(logs['record'])}")
     if codes.get("swarm") not in (0, -signal.SIGINT):
-        print(f"mash-demo: warning: mash-swarm exited with {codes['swarm']} (see "
-              f"{logs['swarm']})", file=sys.stderr)
+        print(f"mash-demo: warning: mash-swarm exited with {codes['swarm']}; its log "
+              f"({logs['swarm']}) ends:\n{_tail(logs['swarm'])}", file=sys.stderr)
     stats = json.loads(summary.read_text())
     timing["warmup"] = stats["warmup_s"]
     timing["replay"] = stats["replay_s"]

@@ -15,8 +15,10 @@ times ``--rate`` only, like ``ros2 bag play``.
 Warm-up (with lock-step): wait until every camera topic has a subscriber, then send copies of the
 first snapshot with a stamp outside the bag until every answering drone answered one (a
 best-effort camera sample sent the instant a subscriber is discovered can still be lost), and
-with ``--wait-recorder`` until mash-record has received them too. Warm-up images are marked on
-/mash_replay/frames (frame_id "warmup") and left out of the evaluation.
+with ``--wait-recorder`` until mash-record has received them too and has matched every
+publisher of the topics it records (an answer sent before that match would miss the bag).
+Warm-up images are marked on /mash_replay/frames (frame_id "warmup") and left out of the
+evaluation.
 """
 from __future__ import annotations
 
@@ -136,7 +138,8 @@ def warm_up(node, plan: Plan, ns) -> list[str]:
         def ready() -> bool:
             swarm = all((a, stamp) in node.answers for a in watched)
             return swarm and (not ns.wait_recorder or
-                              all(node.recorder.get(t, 0) >= 1 for t in topics))
+                              (all(node.recorder.get(t, 0) >= 1 for t in topics)
+                               and not node.recorder_unmatched))
 
         if node.spin_until(ready, min(deadline, time.monotonic() + WARMUP_WAIT_S)):
             watched = node.answering_agents()
@@ -151,7 +154,10 @@ def warm_up(node, plan: Plan, ns) -> list[str]:
             raise ReplayError(f"warm-up failed within {ns.ready_timeout:.0f} s: no answer from "
                               f"{', '.join(silent) or 'none'}" +
                               (f"; mash-record has nothing on {', '.join(unrecorded)} (is it "
-                               f"running?)" if ns.wait_recorder and unrecorded else ""))
+                               f"running?)" if ns.wait_recorder and unrecorded else "") +
+                              (f"; mash-record has not matched every publisher of "
+                               f"{', '.join(node.recorder_unmatched)}"
+                               if ns.wait_recorder and node.recorder_unmatched else ""))
     return []
 
 

@@ -64,8 +64,11 @@ class SwarmProcesses:
                 threading.Thread(target=self._relay, args=(spec.agent, proc), daemon=True).start()
 
     def _relay(self, agent: str, proc: subprocess.Popen) -> None:
+        """Quiet: errors only, but a traceback whole (everything after its first line)."""
+        loud = not self.quiet
         for line in proc.stdout:
-            if not self.quiet or "ERROR" in line or "Traceback" in line:
+            loud = loud or "Traceback" in line
+            if loud or "ERROR" in line:
                 sys.stderr.write(f"[{agent}] {line}")
 
     def stop(self, agent: str | None = None, sig=signal.SIGINT, timeout: float = 15.0) -> dict:

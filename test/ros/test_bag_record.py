@@ -54,6 +54,7 @@ def test_records_discovered_topics_and_closes_on_signal(tmp_path, sig, storage):
         rclpy.try_shutdown()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
+    assert status[-1]["unmatched"] == []  # its one writer matched
     assert proc.returncode == 0, err
     assert "wrote 5 messages on 1 topics" in err
     with BagFile(out) as bag:
@@ -62,3 +63,15 @@ def test_records_discovered_topics_and_closes_on_signal(tmp_path, sig, storage):
         assert dict(bag.counts) == {"/drone_7/mash/segmentation": 5, layout.MARKERS: 0}
         assert [header_stamp_ns(m.raw) // 10**9 for m in bag.messages()] == [100, 101, 102,
                                                                               103, 104]
+
+
+def test_a_topic_is_matched_when_every_compatible_writer_is():
+    from rclpy.qos import ReliabilityPolicy as R
+
+    from mash_ros.nodes.recorder_node import all_matched
+
+    assert all_matched(2, R.RELIABLE, [R.RELIABLE, R.RELIABLE])
+    assert not all_matched(1, R.RELIABLE, [R.RELIABLE, R.RELIABLE])  # one not matched yet
+    # a best-effort writer can never match a reliable reader: not waited for
+    assert all_matched(1, R.RELIABLE, [R.RELIABLE, R.BEST_EFFORT])
+    assert not all_matched(1, R.BEST_EFFORT, [R.RELIABLE, R.BEST_EFFORT])
