@@ -1,4 +1,6 @@
 """Test session setup: every ROS 2 process of this run stays on loopback, in its own domain."""
+import itertools
+import os
 
 import pytest
 
@@ -6,6 +8,18 @@ from mash_ros.tools.ros_env import isolate_this_process
 
 # Set once, before any test imports rclpy, so in-process nodes and child processes agree.
 isolate_this_process()
+_SESSION_DOMAIN = int(os.environ["ROS_DOMAIN_ID"])
+_modules = itertools.count()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def own_ros_domain():
+    """Each test module on a domain of its own (ids 1..100, from this session's): a node of the
+    previous module that is still stopping cannot talk to this one's. Module-scoped and
+    autouse, so it is set before the module's other fixtures start nodes."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ROS_DOMAIN_ID", str(1 + (_SESSION_DOMAIN - 1 + next(_modules)) % 100))
+        yield
 
 
 @pytest.fixture(autouse=True)
