@@ -39,6 +39,9 @@ def _spin_until(executor, stop: threading.Event) -> None:
             executor.spin_once(timeout_sec=INTAKE_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:  # noqa: BLE001 - the context shut down between the check and the wait
+        if executor.context.ok():
+            raise
 
 
 def run_node(make_node, args=None) -> int:
