@@ -82,16 +82,20 @@ def run_live(bag: Path, model: Path, workdir: Path, num_agents: int = 6,
              storage: str = "mcap", quiet: bool = False) -> dict:
     """Swarm + recorder + replay as separate processes (one ROS domain of their own).
 
-    Returns {"recording": path, "replay": mash-replay's statistics, "timing_s": {...}}.
-    Logs of the swarm and the recorder are in ``workdir``; DemoError if a step fails.
+    Returns {"recording": path, "replay": mash-replay's statistics, "timing_s": {...},
+    "drones": {agent: the node's JSON summary}} (summaries in ``workdir``/drones unless
+    ``node_params`` names a ``summary_path`` of its own; then "drones" is empty). Logs of the
+    swarm and the recorder are in ``workdir``; DemoError if a step fails.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    recording = workdir / "recording"
-    if recording.exists():
-        shutil.rmtree(recording)
+    recording, drones = workdir / "recording", workdir / "drones"
+    for stale in (recording, drones):
+        if stale.exists():
+            shutil.rmtree(stale)
     env = ros_child_env()
     python = sys.executable
-    params = {"model_path": str(model), **(node_params or {})}
+    params = {"model_path": str(model), "summary_path": f"{drones}/{{agent}}.json",
+              **(node_params or {})}
     # the drones sign and verify every query, answer and heartbeat with a key of this run
     key = generate_key_file(workdir / "swarm.key", overwrite=True)
     swarm_cmd = [python, "-m", "mash_ros.tools.swarm", "--num-agents", str(num_agents),
@@ -136,7 +140,28 @@ def run_live(bag: Path, model: Path, workdir: Path, num_agents: int = 6,
     stats = json.loads(summary.read_text())
     timing["warmup"] = stats["warmup_s"]
     timing["replay"] = stats["replay_s"]
-    return {"recording": recording, "replay": stats, "timing_s": timing}
+    return {"recording": recording, "replay": stats, "timing_s": timing,
+            "drones": _read_summaries(drones)}
+
+
+def _read_summaries(folder: Path) -> dict:
+    """{agent: summary} of the JSON summaries the drones left in ``folder`` (a missing or
+    broken one is left out; mash-swarm has already said which drone ended badly)."""
+    found = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            found[path.stem] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def swarm_counts(summaries: dict) -> dict:
+    """What the drones counted, summed over the swarm: frames fused (and how many of them at
+    their deadline, i.e. without every answer), answers sent and used, messages dropped."""
+    keys = ("frames", "fused", "fused_by_deadline", "answers_sent", "answers_used", "dropped")
+    return {"drones": len(summaries),
+            **{k: sum(int(s.get(k) or 0) for s in summaries.values()) for k in keys}}
 
 
 def main(args=None) -> int:
@@ -202,6 +227,7 @@ def main(args=None) -> int:
         report["demo"] = {"model": str(model), "model_card": {k: card.get(k) for k in (
             "name", "preset", "sha256", "metrics", "note", "created") if k in card},
             "num_agents": ns.num_agents, "replay": live["replay"],
+            "drone_counts": swarm_counts(live["drones"]),
             "timing_s": {**live["timing_s"], "total": time.monotonic() - t0}}
         write_json_atomic(report_path, report)
         if result.rows:
@@ -215,6 +241,12 @@ def main(args=None) -> int:
     print(f"== MASH live swarm: {ns.num_agents} drone processes, {bag.name}, weights "
           f"{model.name} ==")
     print(format_report(report))
+    counts = report["demo"]["drone_counts"]
+    print(f"drones ({counts['drones']} summaries, warm-up included): {counts['fused']} frames "
+          f"fused, "
+          f"{counts['fused_by_deadline']} of them at their deadline without every answer; "
+          f"answers sent {counts['answers_sent']}, used {counts['answers_used']}; "
+          f"messages dropped {counts['dropped']}")
     print()
     timing = report["demo"]["timing_s"]
     print(f"time: swarm start-up + warm-up {timing['warmup']:.1f} s, replay {timing['replay']:.1f}"
